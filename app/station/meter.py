@@ -1,0 +1,245 @@
+"""Electrics of one AC EVSE: what it offers, what the EV draws, what the meter counts.
+
+The station calls `EvseElectrics.step(dt_s, ev, limit_w, energizing)` on every tick with an
+explicit `dt`, so the physics is a pure function of its inputs and a seeded random source:
+the same scenario gives the same meter values on every run and on every machine.
+
+Model, in one place so the numbers can be checked by hand:
+
+* Offered current per phase = min(EVSE rating, limit_a, limit_w / sum of phase voltages).
+  Below `min_current_a` (6 A, the lowest current a IEC 61851-1 control pilot can signal)
+  the EVSE offers nothing, as real chargers pause instead of charging below 6 A.
+* The EV draws min(offered, what the EV accepts: `EVModel.max_power_w`), reached with a
+  ramp (`ramp_up_w_per_s`, `ramp_down_w_per_s`): a new cap shows within seconds, as
+  IEC 61851-1 gives the EV 5 s to follow a pilot change, but never as a step.
+* Opening the contactor (`energizing=False`) or unplugging drops power to 0 at once.
+* Current is balanced over the phases in use: I = P / sum(U), so P = sum(U * I) holds
+  exactly. Voltage per phase = nominal - source resistance * I + small seeded noise.
+* Energy integrates the power with the trapezoid rule (exact for the linear ramp), into a
+  register that only ever grows; the EV stores that energy times its charge efficiency.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from app.station.ev import EVModel
+
+#: Lowest current the control pilot can offer (10 % duty cycle), IEC 61851-1.
+PILOT_MIN_CURRENT_A = 6.0
+#: How fast the EV picks up power: 11 kW is reached in ~4.4 s.
+DEFAULT_RAMP_UP_W_PER_S = 2_500.0
+#: How fast the EV sheds power after a cap: 11 kW -> 4.2 kW in ~1.4 s (the norm allows 5 s).
+DEFAULT_RAMP_DOWN_W_PER_S = 5_000.0
+#: Supply impedance seen by the EVSE: 32 A sags the phase voltage by 3.2 V.
+DEFAULT_SOURCE_RESISTANCE_OHM = 0.1
+#: Standard deviation of the voltage noise; clipped at 3 sigma so readings stay plausible.
+DEFAULT_VOLTAGE_NOISE_V = 0.5
+
+_NO_PHASES = (0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the meter shows at the end of a step; no timestamp, the caller owns time.
+
+    Per-phase tuples are always L1, L2, L3 with 0 for phases that carry nothing, so a
+    consumer can index them without knowing the wiring.
+    """
+
+    power_w: float
+    current_a: tuple[float, float, float]
+    voltage_v: tuple[float, float, float]
+    energy_wh: float
+    soc_percent: float | None
+    #: Phases the EV draws on (0 without an EV): TransactionEvent.numberPhasesUsed.
+    phases_in_use: int
+    #: Phases wired to the EVSE, independent of the car.
+    evse_phases: int
+    #: Power and per-phase current the EVSE offers the EV (the pilot), 0 when not energizing.
+    offered_w: float = 0.0
+    offered_current_a: float = 0.0
+    frequency_hz: float = 50.0
+
+
+class Meter:
+    """The energy register of an EVSE: a float the station saves and restores.
+
+    It only accepts additions, so no bug elsewhere can make a register go backwards,
+    which a CSMS billing on start/stop registers would treat as fraud or failure.
+    """
+
+    __slots__ = ("_register_wh",)
+
+    def __init__(self, register_wh: float = 0.0) -> None:
+        if register_wh < 0:
+            raise ValueError("an energy register cannot be negative")
+        self._register_wh = float(register_wh)
+
+    @property
+    def register_wh(self) -> float:
+        return self._register_wh
+
+    def add(self, energy_wh: float) -> None:
+        if energy_wh < 0:
+            raise ValueError("an import register never decreases")
+        self._register_wh += energy_wh
+
+    def __repr__(self) -> str:
+        return f"Meter(register_wh={self._register_wh!r})"
+
+
+class EvseElectrics:
+    """Rating, supply and metering of one AC EVSE, plus the state of the EV's power ramp."""
+
+    def __init__(
+        self,
+        *,
+        max_current_a: float = 32.0,
+        phases: int = 3,
+        nominal_voltage_v: float = 230.0,
+        frequency_hz: float = 50.0,
+        meter: Meter | None = None,
+        seed: int | None = 0,
+        voltage_noise_v: float = DEFAULT_VOLTAGE_NOISE_V,
+        source_resistance_ohm: float = DEFAULT_SOURCE_RESISTANCE_OHM,
+        ramp_up_w_per_s: float = DEFAULT_RAMP_UP_W_PER_S,
+        ramp_down_w_per_s: float = DEFAULT_RAMP_DOWN_W_PER_S,
+        min_current_a: float = PILOT_MIN_CURRENT_A,
+    ) -> None:
+        if phases not in (1, 2, 3):
+            raise ValueError("phases must be 1, 2 or 3")
+        if max_current_a <= 0 or nominal_voltage_v <= 0:
+            raise ValueError("rating and nominal voltage must be positive")
+        if ramp_up_w_per_s <= 0 or ramp_down_w_per_s <= 0:
+            raise ValueError("ramp rates must be positive")
+        if min(voltage_noise_v, source_resistance_ohm, min_current_a) < 0:
+            raise ValueError("noise, resistance and minimum current must not be negative")
+        self.max_current_a = max_current_a
+        self.phases = phases
+        self.nominal_voltage_v = nominal_voltage_v
+        self.frequency_hz = frequency_hz
+        self.meter = meter if meter is not None else Meter()
+        # seed=None switches noise off, for tests that want textbook voltages.
+        self._rng = random.Random(seed) if seed is not None else None
+        self.voltage_noise_v = voltage_noise_v
+        self.source_resistance_ohm = source_resistance_ohm
+        self.ramp_up_w_per_s = ramp_up_w_per_s
+        self.ramp_down_w_per_s = ramp_down_w_per_s
+        self.min_current_a = min_current_a
+        self._power_w = 0.0
+        self._current_a: tuple[float, float, float] = _NO_PHASES
+        self._voltage_v = self._supply_voltages()
+        self._reading = Reading(
+            power_w=0.0,
+            current_a=_NO_PHASES,
+            voltage_v=self._voltage_v,
+            energy_wh=self.meter.register_wh,
+            soc_percent=None,
+            phases_in_use=0,
+            evse_phases=phases,
+            frequency_hz=frequency_hz,
+        )
+
+    @property
+    def reading(self) -> Reading:
+        """The latest reading, for meter values taken between ticks (Begin/End, Trigger)."""
+        return self._reading
+
+    @property
+    def power_w(self) -> float:
+        return self._power_w
+
+    def rated_power_w(self) -> float:
+        """Nameplate power at nominal voltage (e.g. 22 080 W for 3 x 32 A x 230 V)."""
+        return self.max_current_a * self.phases * self.nominal_voltage_v
+
+    def step(
+        self,
+        dt_s: float,
+        ev: EVModel | None,
+        limit_w: float | None,
+        energizing: bool,
+        *,
+        limit_a: float | None = None,
+        max_phases: int | None = None,
+    ) -> Reading:
+        """Advance the physics by `dt_s` seconds under conditions that hold for the whole step.
+
+        `limit_w` is a total over all phases, `limit_a` a per-phase current (charging
+        profiles come in either unit), `max_phases` a schedule's numberPhases. `dt_s=0`
+        re-evaluates offered values without moving time (e.g. right after a limit change).
+        """
+        if dt_s < 0:
+            raise ValueError("time does not run backwards")
+        if dt_s > 0:
+            self._voltage_v = self._supply_voltages()
+        voltages = self._voltage_v
+
+        allowed_phases = self.phases if max_phases is None else max(1, min(self.phases, max_phases))
+        phases_in_use = min(allowed_phases, ev.ac_phases) if ev is not None else 0
+        offer_phases = phases_in_use or allowed_phases
+        sum_u = sum(voltages[:offer_phases])
+
+        offered_a = self.max_current_a
+        if limit_a is not None:
+            offered_a = min(offered_a, max(0.0, limit_a))
+        if limit_w is not None:
+            offered_a = min(offered_a, max(0.0, limit_w) / sum_u if sum_u > 0 else 0.0)
+        if offered_a < self.min_current_a or not energizing:
+            offered_a = 0.0
+        offered_w = offered_a * sum_u
+
+        previous = self._power_w
+        power = 0.0
+        if ev is not None and energizing and phases_in_use > 0:
+            mean_u = sum_u / phases_in_use
+            target = min(ev.max_power_w(mean_u, phases_in_use), offered_w)
+            if target >= previous:
+                power = min(target, previous + self.ramp_up_w_per_s * dt_s)
+            else:
+                power = max(target, previous - self.ramp_down_w_per_s * dt_s)
+            energy_wh = (previous + power) / 2.0 * dt_s / 3600.0
+            if energy_wh > 0:
+                self.meter.add(energy_wh)
+                ev.absorb(energy_wh)
+
+        self._power_w = power
+        if power > 0 and sum_u > 0:
+            per_phase = power / sum_u
+            self._current_a = (
+                per_phase,
+                per_phase if phases_in_use >= 2 else 0.0,
+                per_phase if phases_in_use >= 3 else 0.0,
+            )
+        else:
+            self._current_a = _NO_PHASES
+
+        self._reading = Reading(
+            power_w=power,
+            current_a=self._current_a,
+            voltage_v=voltages,
+            energy_wh=self.meter.register_wh,
+            soc_percent=ev.soc_percent if ev is not None else None,
+            phases_in_use=phases_in_use,
+            evse_phases=self.phases,
+            offered_w=offered_w,
+            offered_current_a=offered_a,
+            frequency_hz=self.frequency_hz,
+        )
+        return self._reading
+
+    def _supply_voltages(self) -> tuple[float, float, float]:
+        """Phase-to-neutral voltages for the next step, sagging under last step's current."""
+        values = []
+        for i in range(3):
+            if i >= self.phases:
+                values.append(0.0)
+                continue
+            u = self.nominal_voltage_v - self.source_resistance_ohm * self._current_a[i]
+            if self._rng is not None and self.voltage_noise_v > 0:
+                sigma = self.voltage_noise_v
+                u += max(-3 * sigma, min(3 * sigma, self._rng.gauss(0.0, sigma)))
+            values.append(u)
+        return (values[0], values[1], values[2])
