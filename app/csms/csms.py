@@ -1,0 +1,293 @@
+"""The built-in CSMS: accepts any station and answers everything it sends, validly.
+
+It is the embedded default of the window and of the tests: no server to install. It also keeps
+what a tester wants to see of each station (boot state, connector states, transactions and their
+latest meter values) and lets the console send CSMS-initiated calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection
+
+from app.clock import Clock
+from app.csms.responses import minimal_response
+from app.protocol.errors import ConnectionLost, SecurityError
+from app.protocol.frames import Call
+from app.protocol.schemas import OcppVersion
+from app.signals import Signal
+from app.transport.connection import CaptureSink, OcppConnection
+from app.transport.server import ServerSettings, start_server
+
+log = logging.getLogger(__name__)
+
+# Messages a station may send before its boot is Accepted (B02.FR.09, B03.FR.07 allow these only).
+_ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification", "NotifyReport", "NotifyMonitoringReport"})
+
+
+@dataclass(slots=True)
+class CsmsConfig:
+    boot_status: str = "Accepted"  # what BootNotification gets: Accepted | Pending | Rejected
+    heartbeat_interval: int = 300
+    boot_retry_interval: int = 30  # interval sent with Pending / Rejected
+    default_token_status: str = "Accepted"
+    token_status: dict[str, str] = field(default_factory=dict)  # idToken (case-insensitive) -> status
+    passwords: dict[str, str] | None = field(default=None, repr=False)  # None: any station, any password
+
+    def status_of(self, id_token: str) -> str:
+        return self.token_status.get(id_token.upper(), self.default_token_status)
+
+
+@dataclass(slots=True)
+class TransactionView:
+    """What the CSMS knows of one transaction from the events it received."""
+
+    transaction_id: str
+    evse_id: int | None = None
+    id_token: str | None = None
+    started: datetime | None = None
+    ended: datetime | None = None
+    charging_state: str | None = None
+    stopped_reason: str | None = None
+    energy_wh: float | None = None
+    power_w: float | None = None
+    soc: float | None = None
+    last_seq_no: int | None = None
+
+
+@dataclass(slots=True)
+class StationLink:
+    station_id: str
+    version: OcppVersion
+    connection: OcppConnection
+    boot_status: str | None = None
+    boot_info: dict[str, Any] = field(default_factory=dict)
+    connector_status: dict[tuple[int, int], str] = field(default_factory=dict)
+    transactions: dict[str, TransactionView] = field(default_factory=dict)
+    last_seen: datetime | None = None
+
+    @property
+    def connected(self) -> bool:
+        return not self.connection.closed
+
+
+class Csms:
+    def __init__(
+        self,
+        config: CsmsConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        capture: CaptureSink | None = None,
+        mirror_stations: set[str] | None = None,
+    ) -> None:
+        self.config = config or CsmsConfig()
+        self.clock = clock or Clock()
+        self.capture = capture
+        # Station ids emulated in this process: their frames are already captured at the station
+        # end, so the CSMS copy is marked as a mirror.
+        self.mirror_stations = mirror_stations if mirror_stations is not None else set()
+        self.stations: dict[str, StationLink] = {}
+        self.station_connected: Signal[[StationLink]] = Signal()
+        self.station_disconnected: Signal[[StationLink]] = Signal()
+        self.station_changed: Signal[[StationLink]] = Signal()
+        self._server: Server | None = None
+        self._tx_counter = 0
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 9000, ssl_context: Any = None) -> None:
+        settings = ServerSettings(
+            host=host, port=port, ssl_context=ssl_context, authenticate=self._authenticate
+        )
+        self._server = await start_server(self._on_station, settings)
+        sock = next(iter(self._server.sockets))
+        self.host, self.port = host, sock.getsockname()[1]
+        log.info("CSMS listening on %s", self.url)
+
+    @property
+    def url(self) -> str:
+        scheme = "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}/ocpp"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def _authenticate(self, station_id: str, password: str | None) -> bool:
+        if self.config.passwords is None:
+            return True
+        expected = self.config.passwords.get(station_id)
+        return expected is not None and password == expected
+
+    async def _on_station(self, ws: ServerConnection, station_id: str, version: OcppVersion) -> None:
+        previous = self.stations.get(station_id)
+        if previous is not None and previous.connected:
+            await previous.connection.close(1001, "replaced by a new connection")
+        conn = OcppConnection(
+            ws,
+            version,
+            station_id=station_id,
+            local_role="csms",
+            clock=self.clock,
+            capture=self.capture,
+            connection_name=f"{station_id}@csms",
+            mirror=station_id in self.mirror_stations,
+        )
+        link = StationLink(station_id, version, conn)
+        if previous is not None:  # keep what we knew across reconnects
+            link.boot_status, link.boot_info = previous.boot_status, previous.boot_info
+            link.transactions, link.connector_status = previous.transactions, previous.connector_status
+        conn.handler = lambda call: self._handle(link, call)
+        self.stations[station_id] = link
+        self.station_connected.emit(link)
+        try:
+            await conn.run()
+        finally:
+            self.station_disconnected.emit(link)
+
+    # ------------------------------------------------------------------ console
+
+    async def call(
+        self, station_id: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]:
+        link = self.stations.get(station_id)
+        if link is None or not link.connected:
+            raise ConnectionLost(f"station {station_id} is not connected")
+        return await link.connection.call(action, payload, timeout=timeout)
+
+    async def wait_for_station(
+        self, station_id: str, *, booted: bool = True, timeout: float = 10.0
+    ) -> StationLink:
+        """Wait until a station is connected (and, by default, its boot was answered Accepted)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                link = self.stations.get(station_id)
+                if link and link.connected and (not booted or link.boot_status == "Accepted"):
+                    return link
+                await asyncio.sleep(0.02)
+
+    # ------------------------------------------------------------------ handlers
+
+    async def _handle(self, link: StationLink, call: Call) -> dict[str, Any]:
+        link.last_seen = self.clock.now()
+        if link.boot_status != "Accepted" and call.action not in _ALLOWED_BEFORE_ACCEPTED:
+            raise SecurityError(f"{call.action} before BootNotification was accepted")
+        response = minimal_response(link.version, call.action, self.clock.now())
+        special = getattr(self, f"_on_{call.action}", None)
+        if special is not None:
+            special(link, call.payload, response)
+        return response
+
+    def _on_BootNotification(
+        self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        status = self.config.boot_status
+        response["status"] = status
+        response["interval"] = (
+            self.config.heartbeat_interval if status == "Accepted" else self.config.boot_retry_interval
+        )
+        link.boot_status = status
+        link.boot_info = payload.get("chargingStation") or {
+            k: v for k, v in payload.items() if k.startswith("chargePoint")
+        }
+        self.station_changed.emit(link)
+
+    def _on_Authorize(self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]) -> None:
+        if link.version is OcppVersion.V16:
+            response["idTagInfo"]["status"] = self.config.status_of(payload.get("idTag", ""))
+        else:
+            response["idTokenInfo"]["status"] = self.config.status_of(payload["idToken"]["idToken"])
+
+    def _on_StatusNotification(
+        self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        if link.version is OcppVersion.V16:
+            key, status = (payload["connectorId"], 1), payload["status"]
+        else:
+            key, status = (payload["evseId"], payload["connectorId"]), payload["connectorStatus"]
+        link.connector_status[key] = status
+        self.station_changed.emit(link)
+
+    def _on_NotifyEvent(self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]) -> None:
+        changed = False
+        for event in payload.get("eventData", []):
+            component, evse = event.get("component", {}), event.get("component", {}).get("evse")
+            if (
+                component.get("name") == "Connector"
+                and event.get("variable", {}).get("name") == "AvailabilityState"
+                and evse
+            ):
+                link.connector_status[(evse["id"], evse.get("connectorId", 1))] = event["actualValue"]
+                changed = True
+        if changed:
+            self.station_changed.emit(link)
+
+    def _on_TransactionEvent(
+        self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        info = payload["transactionInfo"]
+        tx = link.transactions.setdefault(info["transactionId"], TransactionView(info["transactionId"]))
+        tx.last_seq_no = payload.get("seqNo")
+        if "evse" in payload:
+            tx.evse_id = payload["evse"]["id"]
+        if "chargingState" in info:
+            tx.charging_state = info["chargingState"]
+        if payload["eventType"] == "Started":
+            tx.started = _parse_time(payload["timestamp"])
+        if payload["eventType"] == "Ended":
+            tx.ended = _parse_time(payload["timestamp"])
+            tx.stopped_reason = info.get("stoppedReason", "Local")
+        if "idToken" in payload:
+            token = payload["idToken"]["idToken"]
+            tx.id_token = token
+            response["idTokenInfo"] = {"status": self.config.status_of(token)}
+        for meter_value in payload.get("meterValue", []):
+            for sv in meter_value.get("sampledValue", []):
+                self._apply_sample(tx, sv)
+        self.station_changed.emit(link)
+
+    def _on_StartTransaction(
+        self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        self._tx_counter += 1
+        response["transactionId"] = self._tx_counter
+        response["idTagInfo"]["status"] = self.config.status_of(payload.get("idTag", ""))
+        tx = TransactionView(
+            str(self._tx_counter), evse_id=payload.get("connectorId"), id_token=payload.get("idTag")
+        )
+        tx.started = _parse_time(payload["timestamp"])
+        tx.energy_wh = payload.get("meterStart")
+        link.transactions[tx.transaction_id] = tx
+        self.station_changed.emit(link)
+
+    @staticmethod
+    def _apply_sample(tx: TransactionView, sv: dict[str, Any]) -> None:
+        measurand = sv.get("measurand", "Energy.Active.Import.Register")
+        if "phase" in sv and measurand != "Voltage":
+            return
+        multiplier = 10 ** sv.get("unitOfMeasure", {}).get("multiplier", 0)
+        unit = sv.get("unitOfMeasure", {}).get("unit", "")
+        value = float(sv["value"]) * multiplier * (1000.0 if unit in ("kWh", "kW") else 1.0)
+        if measurand == "Energy.Active.Import.Register":
+            tx.energy_wh = value
+        elif measurand == "Power.Active.Import":
+            tx.power_w = value
+        elif measurand == "SoC":
+            tx.soc = value
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

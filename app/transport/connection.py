@@ -1,0 +1,313 @@
+"""An RPC endpoint bound to a live websocket: the asyncio layer over `protocol.rpc`.
+
+Every frame that crosses the socket, in either direction and whatever its quality, becomes
+one `CaptureRecord` before anything else happens to it: the inspector never sees less than the
+wire. Incoming CALLs are handed to `handler`; `call()` waits for the answer, honouring the
+one-outstanding-CALL rule and the per-call timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from app.clock import Clock
+from app.inspector.records import CaptureRecord, Sender
+from app.protocol.errors import CallTimeout, ConnectionLost, InternalError, OcppError
+from app.protocol.frames import Call, CallError, CallResultError, Frame, Send, serialize
+from app.protocol.rpc import DEFAULT_CALL_TIMEOUT, Outbound, RpcEndpoint
+from app.protocol.schemas import OcppVersion
+
+log = logging.getLogger(__name__)
+
+CallHandler = Callable[[Call], Awaitable[dict[str, Any]]]
+SendHandler = Callable[[Send], Awaitable[None] | None]
+CaptureSink = Callable[[CaptureRecord], None]
+
+
+class WebSocketLike(Protocol):
+    """The part of a websockets connection we use (client and server connections both fit)."""
+
+    async def send(self, message: str) -> None: ...
+    async def recv(self) -> str | bytes: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class OcppConnection:
+    def __init__(
+        self,
+        ws: WebSocketLike,
+        version: OcppVersion,
+        *,
+        station_id: str,
+        local_role: Sender,
+        clock: Clock | None = None,
+        capture: CaptureSink | None = None,
+        handler: CallHandler | None = None,
+        send_handler: SendHandler | None = None,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        connection_name: str | None = None,
+        mirror: bool = False,
+    ) -> None:
+        self.ws = ws
+        self.version = version
+        self.station_id = station_id
+        self.local_role: Sender = local_role
+        self.remote_role: Sender = "csms" if local_role == "station" else "station"
+        self.clock = clock or Clock()
+        self.capture = capture
+        self.handler = handler
+        self.send_handler = send_handler
+        self.name = connection_name or f"{station_id}@{local_role}"
+        self.mirror = mirror
+        self.endpoint = RpcEndpoint(version, call_timeout=call_timeout)
+        self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._wake = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._send_lock = asyncio.Lock()
+        self.close_reason = ""
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def call(
+        self, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a CALL and return the CALLRESULT payload.
+
+        Raises the typed OcppError of a CALLERROR (or of an unusable result), CallTimeout, or
+        ConnectionLost.
+        """
+        if self.closed:
+            raise ConnectionLost(f"connection {self.name} is closed")
+        call = self.endpoint.submit_call(action, payload, timeout=timeout)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._futures[call.message_id] = future
+        self._wake.set()
+        try:
+            return await future
+        finally:
+            self._futures.pop(call.message_id, None)
+            if not future.done():  # caller was cancelled: free the slot for the next call
+                self.endpoint.cancel(call.message_id)
+                self._wake.set()
+
+    async def send(self, action: str, payload: dict[str, Any]) -> None:
+        """A SEND frame (2.1): fire and forget."""
+        await self._transmit(self.endpoint.make_send(action, payload))
+
+    async def send_raw(self, text: str) -> None:
+        """Put arbitrary text on the wire (scenarios, fault injection); captured like any frame."""
+        await self._write(text)
+        self._record_out_raw(text)
+
+    async def run(self) -> None:
+        """Read until the socket closes; then fail every pending call with ConnectionLost."""
+        pump = self._spawn(self._pump(), "rpc-pump")
+        try:
+            while True:
+                try:
+                    message = await self.ws.recv()
+                except Exception as exc:  # websockets ConnectionClosed and friends
+                    self.close_reason = _describe_close(exc)
+                    break
+                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                await self._on_text(text)
+        finally:
+            self._closed.set()
+            pump.cancel()
+            for call in self.endpoint.abort_all():
+                fut = self._futures.get(call.message_id)
+                if fut and not fut.done():
+                    fut.set_exception(ConnectionLost(f"connection closed: {self.close_reason or 'closed'}"))
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close(code, reason)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # ------------------------------------------------------------------ internals
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _pump(self) -> None:
+        """Release queued CALLs one at a time and expire the outstanding one at its deadline."""
+        while True:
+            now = time.monotonic()
+            for call in self.endpoint.expire(now):
+                fut = self._futures.get(call.message_id)
+                if fut and not fut.done():
+                    fut.set_exception(
+                        CallTimeout(f"no answer to {call.action} within {self.endpoint.call_timeout:g} s")
+                    )
+            out = self.endpoint.next_call(now)
+            if out is not None:
+                try:
+                    await self._transmit(out)
+                except ConnectionLost as exc:
+                    fut = self._futures.get(out.frame.message_id)
+                    if fut and not fut.done():
+                        fut.set_exception(exc)
+                continue
+            deadline = self.endpoint.next_deadline()
+            self._wake.clear()
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _on_text(self, text: str) -> None:
+        inbound = self.endpoint.receive(text, time.monotonic())
+        frame = inbound.frame
+        payload = _payload_of(frame)
+        self._record(
+            self.remote_role,
+            text,
+            inbound.message_type,
+            inbound.action,
+            inbound.message_id,
+            payload,
+            [str(p) for p in inbound.problems],
+            inbound.notes,
+            inbound.latency,
+        )
+        if inbound.reply is not None:
+            await self._transmit_frame(inbound.reply, inbound.action)
+        if inbound.answered is not None:
+            fut = self._futures.get(inbound.answered.message_id)
+            if fut and not fut.done():
+                if inbound.failure is not None:
+                    fut.set_exception(inbound.failure)
+                else:
+                    fut.set_result(payload if isinstance(payload, dict) else {})
+            self._wake.set()
+        if inbound.deliver:
+            if isinstance(frame, Call):
+                self._spawn(self._handle_call(frame), f"handle-{frame.action}")
+            elif isinstance(frame, Send) and self.send_handler is not None:
+                result = self.send_handler(frame)
+                if asyncio.iscoroutine(result):
+                    self._spawn(result, f"send-{frame.action}")
+
+    async def _handle_call(self, call: Call) -> None:
+        try:
+            if self.handler is None:
+                raise InternalError("no handler installed")
+            result = await self.handler(call)
+            out = self.endpoint.make_result(call, result, time.monotonic())
+        except OcppError as err:
+            out = self.endpoint.make_error(call, err, time.monotonic())
+        except Exception as exc:
+            log.exception("handler for %s failed", call.action)
+            out = self.endpoint.make_error(
+                call, InternalError(f"{type(exc).__name__}: {exc}"), time.monotonic()
+            )
+        with contextlib.suppress(ConnectionLost):
+            await self._transmit(out)
+
+    async def _transmit_frame(self, frame: Frame, action: str | None) -> None:
+        await self._transmit(Outbound(frame, serialize(frame), action, []))
+
+    async def _transmit(self, out: Outbound) -> None:
+        await self._write(out.text)
+        frame = out.frame
+        self._record(
+            self.local_role,
+            out.text,
+            int(frame.type),
+            out.action,
+            frame.message_id,
+            _payload_of(frame),
+            [str(p) for p in out.problems],
+            [],
+            out.latency,
+        )
+
+    async def _write(self, text: str) -> None:
+        if self.closed:
+            raise ConnectionLost(f"connection {self.name} is closed")
+        try:
+            async with self._send_lock:
+                await self.ws.send(text)
+        except Exception as exc:
+            raise ConnectionLost(_describe_close(exc)) from exc
+
+    def _record_out_raw(self, text: str) -> None:
+        mtype = msg_id = action = payload = None
+        with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
+            data = json.loads(text)
+            mtype, msg_id = data[0], data[1]
+            action = data[2] if mtype in (2, 6) else None
+            payload = data[-1]
+        self._record(self.local_role, text, mtype, action, msg_id, payload, [], ["sent raw"], None)
+
+    def _record(
+        self,
+        sender: Sender,
+        text: str,
+        message_type: int | None,
+        action: str | None,
+        message_id: str | None,
+        payload: Any,
+        problems: list[str],
+        notes: list[str],
+        latency: float | None,
+    ) -> None:
+        if self.capture is None:
+            return
+        self.capture(
+            CaptureRecord(
+                time=self.clock.now(),
+                connection=self.name,
+                station=self.station_id,
+                sender=sender,
+                observer=self.local_role,
+                version=str(self.version),
+                raw=text,
+                message_type=message_type,
+                action=action,
+                message_id=message_id,
+                payload=payload,
+                problems=problems,
+                notes=notes,
+                latency_ms=None if latency is None else latency * 1000.0,
+                mirror=self.mirror,
+            )
+        )
+
+
+def _payload_of(frame: Frame | None) -> Any:
+    """The JSON object a frame carries; error frames show their code, text and details."""
+    if frame is None:
+        return None
+    if isinstance(frame, CallError | CallResultError):
+        return {
+            "errorCode": frame.error_code,
+            "errorDescription": frame.description,
+            "errorDetails": frame.details,
+        }
+    return frame.payload
+
+
+def _describe_close(exc: BaseException) -> str:
+    rcvd = getattr(exc, "rcvd", None)
+    if rcvd is not None:
+        return f"closed by peer (code {rcvd.code}{', ' + rcvd.reason if rcvd.reason else ''})"
+    return str(exc) or type(exc).__name__
