@@ -24,6 +24,11 @@ APP = ROOT / "app"
 # Top-level names that must never be imported from app/.
 FORBIDDEN = frozenset({"PySide6", "shiboken6", "PyQt5", "PyQt6", "PySide2", "qasync", "pyqtgraph", "ui"})
 
+# The one sanctioned seam: the `chargebench` entry point starts the window by loading ui.main by
+# name, inside the `gui` command only. Importing app.cli still loads no Qt, which
+# test_importing_all_of_app_loads_no_gui_packages checks.
+ALLOWED = frozenset({("app/cli.py", "ui.main")})
+
 _DYNAMIC_IMPORTERS = {"import_module", "__import__"}
 
 
@@ -69,6 +74,7 @@ def test_app_sources_import_no_gui_packages() -> None:
         f"{path.relative_to(ROOT)}:{line}: imports {name}"
         for path in sources
         for line, name in forbidden_imports(path.read_text(encoding="utf-8"), str(path))
+        if (path.relative_to(ROOT).as_posix(), name) not in ALLOWED
     ]
     assert not violations, "app/ must run headless:\n" + "\n".join(violations)
 
