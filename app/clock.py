@@ -26,6 +26,18 @@ class Clock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
+    def real_seconds(self, seconds: float) -> float:
+        """Wall-clock seconds that `seconds` of this clock's time take."""
+        return max(0.0, seconds)
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        """Wait for `event` at most `seconds` of this clock's time; True if it was set."""
+        try:
+            await asyncio.wait_for(event.wait(), self.real_seconds(seconds))
+        except TimeoutError:
+            return False
+        return True
+
 
 class AcceleratedClock(Clock):
     """Simulated time running `factor` times faster than the wall clock (demos: 1 h in 1 min)."""
@@ -44,7 +56,10 @@ class AcceleratedClock(Clock):
         return self._start + timedelta(seconds=self.monotonic())
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.factor)
+        await asyncio.sleep(self.real_seconds(seconds))
+
+    def real_seconds(self, seconds: float) -> float:
+        return max(0.0, seconds) / self.factor
 
 
 class ManualClock(Clock):
@@ -66,6 +81,14 @@ class ManualClock(Clock):
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+    def real_seconds(self, seconds: float) -> float:
+        return 0.0
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        if not event.is_set():
+            await self.sleep(seconds)
+        return event.is_set()
 
 
 def utc_timestamp(moment: datetime) -> str:

@@ -1,0 +1,76 @@
+"""Composition root: one capture store, the built-in CSMS, the emulated stations.
+
+The window, the CLI and the tests all build a Session and drive it; none of them wires
+stations, CSMS and capture together on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+from app.clock import Clock
+from app.csms.csms import Csms, CsmsConfig
+from app.inspector.jsonl import JsonlWriter
+from app.inspector.records import CaptureRecord
+from app.inspector.store import CaptureStore
+from app.signals import Signal
+from app.station.config import StationConfig
+from app.station.station import Station
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    def __init__(self, *, clock: Clock | None = None, capture_path: str | Path | None = None) -> None:
+        self.clock = clock or Clock()
+        self.store = CaptureStore()
+        self.csms: Csms | None = None
+        self.stations: dict[str, Station] = {}
+        self.station_added: Signal[[Station]] = Signal()
+        self.station_removed: Signal[[Station]] = Signal()
+        self._writer = JsonlWriter(capture_path) if capture_path else None
+
+    def capture(self, record: CaptureRecord) -> None:
+        self.store.append(record)
+        if self._writer is not None:
+            self._writer.write(record)
+
+    async def start_csms(
+        self, host: str = "127.0.0.1", port: int = 0, config: CsmsConfig | None = None
+    ) -> Csms:
+        """Start the built-in CSMS (port 0 picks a free port)."""
+        csms = Csms(config, clock=self.clock, capture=self.capture, mirror_stations=set(self.stations))
+        await csms.start(host, port)
+        self.csms = csms
+        return csms
+
+    def add_station(self, config: StationConfig, *, start: bool = True) -> Station:
+        if config.station_id in self.stations:
+            raise ValueError(f"a station named {config.station_id} already exists")
+        station = Station(config, clock=self.clock, capture=self.capture)
+        self.stations[config.station_id] = station
+        if self.csms is not None:
+            self.csms.mirror_stations.add(config.station_id)
+        if start:
+            station.start()
+        self.station_added.emit(station)
+        return station
+
+    async def remove_station(self, station_id: str) -> None:
+        station = self.stations.pop(station_id)
+        await station.stop()
+        if self.csms is not None:
+            self.csms.mirror_stations.discard(station_id)
+        self.station_removed.emit(station)
+
+    async def stop(self) -> None:
+        for station in list(self.stations.values()):
+            with contextlib.suppress(Exception):
+                await station.stop()
+        if self.csms is not None:
+            await self.csms.stop()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
