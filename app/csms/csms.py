@@ -40,7 +40,11 @@ class CsmsConfig:
     passwords: dict[str, str] | None = field(default=None, repr=False)  # None: any station, any password
 
     def status_of(self, id_token: str) -> str:
-        return self.token_status.get(id_token.upper(), self.default_token_status)
+        wanted = id_token.upper()
+        return next(
+            (status for token, status in self.token_status.items() if token.upper() == wanted),
+            self.default_token_status,
+        )
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from app.protocol.errors import known_codes
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, FrameError, Send, parse
 from app.protocol.schemas import Kind, OcppVersion
 
+_VERSIONS = frozenset(str(v) for v in OcppVersion)
 _LINE_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "capture-line.schema.json"
 
 
@@ -41,10 +42,14 @@ class FrameChecker:
         self.default_version = default_version
         self._calls: dict[tuple[str, str, str], str] = {}  # (station, caller, id) -> action
 
+    def expect_result(self, message_id: str, action: str, *, station: str = "", caller: str = "") -> None:
+        """Declare that a result with `message_id` answers a CALL of `action` not seen here."""
+        self._calls[(station, caller, message_id)] = action
+
     def check(
         self, text: str, *, location: str, station: str = "", sender: str = "", version: str | None = None
     ) -> list[Finding]:
-        ver = OcppVersion(version) if version else self.default_version
+        ver = OcppVersion(version) if version in _VERSIONS else self.default_version
         out: list[Finding] = []
         try:
             frame = parse(text, allow_21=ver is OcppVersion.V21)

@@ -15,6 +15,7 @@ from typing import Any
 from app.clock import new_message_id
 from app.protocol import schemas
 from app.protocol.errors import (
+    MessageTypeNotSupported,
     NotImplementedOcpp,
     OcppError,
     RpcFrameworkError,
@@ -210,6 +211,13 @@ class RpcEndpoint:
     def _bad_frame(self, text: str, exc: FrameError) -> Inbound:
         inbound = Inbound(text, None, exc.message_type, exc.message_id, exc.action)
         inbound.problems.append(Problem("", str(exc.error.description), exc.error.code))
+        if isinstance(exc.error, MessageTypeNotSupported):
+            # An unknown type number (5 and 6 included on a 2.0.1 connection) is answered the
+            # same way whatever the number: the checks below are for types this version knows.
+            inbound.reply = CallError(
+                exc.message_id, exc.error.wire_code(self.version), exc.error.description, exc.error.details
+            )
+            return inbound
         # Answering an answer with CALLERROR is wrong (there is no CALL to fail); on 2.1 a
         # malformed CALLRESULT for a call of ours gets CALLRESULTERROR instead.
         if exc.message_type == MessageType.CALLRESULT and self.is_21 and exc.message_id != "-1":
@@ -278,7 +286,7 @@ class RpcEndpoint:
         self._outstanding = None
         call = pending.call
         inbound.answered, inbound.action = call, call.action
-        inbound.latency = now - (pending.sent_at or now)
+        inbound.latency = None if pending.sent_at is None else now - pending.sent_at
         inbound.problems = self._check(call.action, Kind.RESPONSE, result.payload)
         if inbound.problems:
             first = inbound.problems[0]
@@ -306,7 +314,7 @@ class RpcEndpoint:
             return inbound
         self._outstanding = None
         inbound.answered, inbound.action = pending.call, pending.call.action
-        inbound.latency = now - (pending.sent_at or now)
+        inbound.latency = None if pending.sent_at is None else now - pending.sent_at
         inbound.failure = error_from_code(error.error_code, error.description, error.details)
         return inbound
 

@@ -67,6 +67,7 @@ class OcppConnection:
         self.mirror = mirror
         self.endpoint = RpcEndpoint(version, call_timeout=call_timeout)
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._timeouts: dict[str, float] = {}  # per-call timeout, for the CallTimeout message
         self._wake = asyncio.Event()
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,12 +93,15 @@ class OcppConnection:
         call = self.endpoint.submit_call(action, payload, timeout=timeout)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._futures[call.message_id] = future
+        self._timeouts[call.message_id] = self.endpoint.call_timeout if timeout is None else timeout
         self._wake.set()
         try:
             return await future
         finally:
             self._futures.pop(call.message_id, None)
-            if not future.done():  # caller was cancelled: free the slot for the next call
+            self._timeouts.pop(call.message_id, None)
+            # Caller was cancelled (awaiting a future cancels it too): free the slot for the next call.
+            if future.cancelled() or not future.done():
                 self.endpoint.cancel(call.message_id)
                 self._wake.set()
 
@@ -155,9 +159,8 @@ class OcppConnection:
             for call in self.endpoint.expire(now):
                 fut = self._futures.get(call.message_id)
                 if fut and not fut.done():
-                    fut.set_exception(
-                        CallTimeout(f"no answer to {call.action} within {self.endpoint.call_timeout:g} s")
-                    )
+                    limit = self._timeouts.get(call.message_id, self.endpoint.call_timeout)
+                    fut.set_exception(CallTimeout(f"no answer to {call.action} within {limit:g} s"))
             out = self.endpoint.next_call(now)
             if out is not None:
                 try:
@@ -253,9 +256,11 @@ class OcppConnection:
         mtype = msg_id = action = payload = None
         with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
             data = json.loads(text)
-            mtype, msg_id = data[0], data[1]
-            action = data[2] if mtype in (2, 6) else None
-            payload = data[-1]
+            if isinstance(data, list) and isinstance(data[0], int) and not isinstance(data[0], bool):
+                mtype = data[0]
+                msg_id = data[1] if isinstance(data[1], str) else None
+                action = data[2] if mtype in (2, 6) and isinstance(data[2], str) else None
+                payload = data[-1]
         self._record(self.local_role, text, mtype, action, msg_id, payload, [], ["sent raw"], None)
 
     def _record(
