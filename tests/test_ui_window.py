@@ -1,0 +1,221 @@
+"""The window end to end: built-in CSMS, one station, a tester's first charge, by clicking.
+
+Real parts only: the websocket between the station and the built-in CSMS is real loopback,
+the clicks go through Qt. The asyncio side runs on a qasync loop created on pytest-qt's
+QApplication and driven with run_until_complete, as the app does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+qasync = pytest.importorskip("qasync")
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.inspector.records import CaptureRecord  # noqa: E402
+from app.session import Session  # noqa: E402
+from app.station.station import LinkState  # noqa: E402
+from ui import theme  # noqa: E402
+from ui.bridge import SessionBridge  # noqa: E402
+from ui.inspector_model import COL_ACTION, COL_VALID, InspectorModel  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    try:
+        yield event_loop
+    finally:
+        event_loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _started_event_rows(model: InspectorModel) -> list[int]:
+    return [
+        row
+        for row in range(model.rowCount())
+        if model.index(row, COL_ACTION).data() == "TransactionEvent"
+        and isinstance(model.record(row).payload, dict)
+        and model.record(row).payload.get("eventType") == "Started"
+    ]
+
+
+def test_plug_and_tap_start_a_charge_seen_in_the_inspector(
+    qtbot, qtmodeltester, loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    session = Session()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+
+    # One coroutine for the whole scenario: clicks make Qt process events, and qasync's
+    # callbacks must only run while the loop is running.
+    async def scenario() -> None:
+        try:
+            await clicks_to_a_charge(qtbot, qtmodeltester, session, window)
+        finally:
+            await window.shutdown()
+
+    loop.run_until_complete(scenario())
+
+    leftover = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    assert leftover == [], f"tasks still running after shutdown: {leftover}"
+    assert "Task was destroyed but it is pending" not in caplog.text
+    assert "exception was never retrieved" not in caplog.text
+
+
+async def clicks_to_a_charge(qtbot, qtmodeltester, session: Session, window: MainWindow) -> None:
+    station = await window.start(csms_url=None, station_id="CB-UI-1", evse_count=2)
+    assert window.windowTitle() == "ChargeBench"
+    assert session.csms is not None
+    assert window.connection_bar.url.text() == session.csms.url
+    await wait_until(lambda: station.online, 10, "the station to come online")
+
+    panel = window.stations.panel_for(station)
+    assert panel is not None
+    card = panel.cards[1]
+    assert card.plug_button.text() == "Plug in"
+    qtbot.mouseClick(card.plug_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: station.evses[1].plugged, 5, "the EV to be plugged in")
+    assert card.card.text() == "CB-DEMO-0001"
+    qtbot.mouseClick(card.tap_button, Qt.MouseButton.LeftButton)
+
+    model = window.model
+    await wait_until(lambda: bool(_started_event_rows(model)), 5, "TransactionEvent Started in the table")
+    # Mirrors (the built-in CSMS's copies) are hidden by default: one Started row, not two.
+    assert len(_started_event_rows(model)) == 1
+    assert not any(model.record(r).mirror for r in range(model.rowCount()))
+
+    await wait_until(lambda: card.power_kw() > 1.0, 8, "the EVSE card to show kW")
+    tx = station.evses[1].transaction
+    assert tx is not None
+    assert card.plug_button.text() == "Unplug"
+    assert card.status.text() == "Charging"
+    assert card.transaction.text() == tx.transaction_id[:8]
+
+    # Selecting the row fills the detail pane with the payload tree and the raw text.
+    row = _started_event_rows(model)[0]
+    window.inspector.select_row(row)
+    detail = window.inspector.detail
+    assert detail.record is model.record(row)
+    tree = detail.tree
+    keys = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+    assert "eventType" in keys and "transactionInfo" in keys
+    assert '"Started"' in detail.raw.toPlainText()
+
+    window.inspector.show_mirrors.setChecked(True)
+    assert len(_started_event_rows(model)) == 2
+    window.inspector.filter.setText("authorize")
+    assert model.rowCount() > 0
+    assert all(model.record(r).action == "Authorize" for r in range(model.rowCount()))
+    window.inspector.filter.clear()
+
+    qtmodeltester.check(model)
+
+
+def _record(seq: int, *, mirror: bool = False, problems: list[str] | None = None) -> CaptureRecord:
+    return CaptureRecord(
+        time=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(milliseconds=10 * seq),
+        connection="CB-1@station",
+        station="CB-1",
+        sender="station",
+        observer="csms" if mirror else "station",
+        version="ocpp2.1",
+        raw=f'[2,"m{seq}","Heartbeat",{{}}]',
+        message_type=2,
+        action="Heartbeat",
+        message_id=f"m{seq}",
+        payload={},
+        problems=problems or [],
+        mirror=mirror,
+    )
+
+
+def test_bridge_batches_records_into_one_insert_and_resyncs_after_a_trim(qtbot, qtmodeltester) -> None:
+    session = Session()
+    session.store.limit = 100
+    model = InspectorModel()
+    bridge = SessionBridge(session, model)
+    inserts: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserts.append((first, last)))
+    try:
+        for seq in range(30):
+            session.capture(_record(seq, mirror=seq % 2 == 1))
+        assert model.rowCount() == 0  # nothing touches Qt until the timer flushes
+        bridge.flush()
+        assert inserts == [(0, 14)]  # one batch, mirrors hidden
+        assert model.total_count == 30 and model.mirror_count == 15
+
+        for seq in range(30, 120):  # past the store's limit: it drops its oldest tenth
+            session.capture(_record(seq, problems=["evse.id: -1 is less than the minimum of 0"]))
+        bridge.flush()
+        assert model.total_count == len(session.store)
+        assert model.record(model.rowCount() - 1).seq == 120
+        invalid = model.index(model.rowCount() - 1, COL_VALID)
+        assert invalid.data() == "✗"
+        assert invalid.data(Qt.ItemDataRole.ForegroundRole) == theme.INVALID
+
+        model.set_only_problems(True)
+        assert all(model.record(r).problems for r in range(model.rowCount()))
+        qtmodeltester.check(model)
+    finally:
+        bridge.close()
+
+
+def test_disconnect_and_connect_under_a_new_id(qtbot, loop: asyncio.AbstractEventLoop) -> None:
+    session = Session()
+    window = MainWindow(session, evse_count=1)
+    qtbot.addWidget(window)
+    window.show()
+    bar = window.connection_bar
+
+    async def scenario() -> None:
+        try:
+            first = await window.start(csms_url=None, station_id="CB-UI-2", evse_count=1)
+            await wait_until(lambda: first.online, 10, "the station to come online")
+            window.bridge.flush()
+            assert bar.disconnect_button.isEnabled()
+            qtbot.mouseClick(bar.disconnect_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: first.state is LinkState.STOPPED, 5, "the station to stop")
+            window.bridge.flush()
+            assert "Stopped" in bar.status.text()
+            assert not bar.disconnect_button.isEnabled()
+
+            bar.station_id.setText("CB-UI-3")
+            qtbot.mouseClick(bar.connect_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: "CB-UI-3" in session.stations, 5, "the new station")
+            second = session.stations["CB-UI-3"]
+            await wait_until(lambda: second.online, 10, "the new station to come online")
+            window.bridge.flush()
+            assert "CB-UI-2" not in session.stations
+            assert window.stations.panel_for(first) is None
+            assert window.stations.panel_for(second) is not None
+            assert "Online" in bar.status.text()
+
+            bar.url.setText("http://nowhere")
+            qtbot.mouseClick(bar.connect_button, Qt.MouseButton.LeftButton)
+            await asyncio.sleep(0.05)
+            assert "ws://" in bar.status.text()  # refused, with the reason
+            assert session.stations["CB-UI-3"] is second
+        finally:
+            await window.shutdown()
+
+    loop.run_until_complete(scenario())

@@ -1,0 +1,77 @@
+"""`chargebench gui`: the window, with a station on the built-in CSMS (or on --csms URL).
+
+The window is shown before the CSMS and the station start, so it is on screen at once; the
+asyncio part runs on Qt's event loop through qasync. Closing the window stops the session
+before the process exits, so the CSMS sees a clean websocket close, not a reset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("ChargeBench")
+    # qasync runs the loop through app.exec(): if Qt quit on its own when the window closes,
+    # the loop would stop before the session is shut down.
+    app.setQuitOnLastWindowClosed(False)
+
+    import qasync
+
+    from app.session import Session
+    from ui.main_window import MainWindow
+
+    evses = int(getattr(args, "evses", 2) or 2)
+    session = Session()
+    window = MainWindow(session, evse_count=evses)
+    window.show()
+    # Ctrl+C in the terminal closes the window the normal way (Qt would ignore it otherwise);
+    # the handler runs on the next Python callback, and the bridge timers provide those.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(_run(window, args, evses))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def _run(window: object, args: argparse.Namespace, evses: int) -> int:
+    from ui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    closed = asyncio.get_running_loop().create_future()
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    try:
+        await window.start(
+            csms_url=getattr(args, "csms", None),
+            station_id=getattr(args, "id", "CB-0001") or "CB-0001",
+            evse_count=evses,
+        )
+        await closed
+        return 0
+    except Exception as exc:
+        logging.getLogger(__name__).exception("the window failed")
+        print(f"chargebench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await window.shutdown()
+
+
+if __name__ == "__main__":
+    ns = argparse.Namespace(evses=2, csms=None, id="CB-0001", verbose=False)
+    raise SystemExit(main(ns))
