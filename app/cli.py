@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from app.clock import utc_timestamp
+from app.clock import AcceleratedClock, Clock, utc_timestamp
 from app.csms.csms import CsmsConfig
 from app.inspector.jsonl import CaptureFileError
 from app.inspector.offline import check_capture, check_document
@@ -41,6 +41,16 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"speed must be a number in (0, 3600], got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chargebench", description="OCPP 2.1 workbench")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
@@ -50,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--evses", type=int, default=2, help="EVSEs of the first station (default 2)")
     gui.add_argument("--csms", metavar="URL", help="use this CSMS instead of the built-in one")
     gui.add_argument("--id", default="CB-0001", help="identity of the first station")
+    gui.add_argument(
+        "--speed", type=_speed, default=1.0, help="simulated seconds per real second (demos: 60)"
+    )
 
     st = sub.add_parser("station", help="run an emulated station headless")
     st.add_argument(
@@ -83,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--ca-file", help="CA bundle to verify a wss:// CSMS")
     st.add_argument("--insecure", action="store_true", help="do not verify the CSMS certificate (wss)")
     st.add_argument("--quiet", action="store_true", help="print only transaction and connection events")
+    st.add_argument("--speed", type=_speed, default=1.0, help="simulated seconds per real second (default 1)")
 
     cs = sub.add_parser("csms", help="run the built-in CSMS headless")
     cs.add_argument(
@@ -146,7 +160,8 @@ async def _run_async(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    session = Session(capture_path=args.capture)
+    speed = getattr(args, "speed", 1.0)
+    session = Session(capture_path=args.capture, clock=AcceleratedClock(speed) if speed != 1.0 else Clock())
     printer = FramePrinter(sys.stdout, quiet=args.quiet)
     session.store.added.connect(printer)
     try:

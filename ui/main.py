@@ -30,11 +30,13 @@ def main(args: argparse.Namespace) -> int:
 
     import qasync
 
+    from app.clock import AcceleratedClock, Clock
     from app.session import Session
     from ui.main_window import MainWindow
 
     evses = int(getattr(args, "evses", 2) or 2)
-    session = Session()
+    speed = float(getattr(args, "speed", 1.0) or 1.0)
+    session = Session(clock=AcceleratedClock(speed) if speed != 1.0 else Clock())
     window = MainWindow(session, evse_count=evses)
     window.show()
     # Ctrl+C in the terminal closes the window the normal way (Qt would ignore it otherwise);
@@ -73,5 +75,5 @@ async def _run(window: object, args: argparse.Namespace, evses: int) -> int:
 
 
 if __name__ == "__main__":
-    ns = argparse.Namespace(evses=2, csms=None, id="CB-0001", verbose=False)
+    ns = argparse.Namespace(evses=2, csms=None, id="CB-0001", verbose=False, speed=1.0)
     raise SystemExit(main(ns))

@@ -41,16 +41,13 @@ async def _scenario(window: object, out: Path, seconds: float) -> None:
         await wait_until(lambda: station.evses[1].transaction is not None, 5, "a transaction")
         await asyncio.sleep(seconds)
         window.bridge.flush()
-        started = [
+        events = [
             r
             for r in window.model.records()
-            if r.action == "TransactionEvent"
-            and r.sender == "station"
-            and isinstance(r.payload, dict)
-            and r.payload.get("eventType") == "Started"
+            if r.action == "TransactionEvent" and r.sender == "station" and isinstance(r.payload, dict)
         ]
-        if started:
-            window.inspector.select_record(started[-1])
+        if events:  # the latest one carries live meter values
+            window.inspector.select_record(events[-1])
         await asyncio.sleep(0.3)  # a repaint or two, so the detail pane is laid out
         window.grab().save(str(out))
     finally:
@@ -61,19 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui.screenshot", description=__doc__)
     parser.add_argument("out", type=Path, help="PNG file to write")
     parser.add_argument("--seconds", type=float, default=8.0, help="how long to charge first (default 8)")
+    parser.add_argument(
+        "--speed", type=float, default=30.0, help="simulated seconds per real second (default 30)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from app.clock import AcceleratedClock
     from app.session import Session
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
-    window = MainWindow(Session())
+    window = MainWindow(Session(clock=AcceleratedClock(args.speed)))
     window.show()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
