@@ -246,12 +246,12 @@ class RpcEndpoint:
     def _incoming_call(self, text: str, call: Call, now: float) -> Inbound:
         inbound = Inbound(text, call, 2, call.message_id, call.action)
         if call.message_id in self._handling:
-            err = RpcFrameworkError(f"a CALL with id {call.message_id} is still being handled")
+            err: OcppError = RpcFrameworkError(f"a CALL with id {call.message_id} is still being handled")
             inbound.problems.append(Problem("", err.description, err.code))
             inbound.reply = CallError(call.message_id, err.wire_code(self.version), err.description, {})
             return inbound
         if not schemas.is_known(self.version, call.action):
-            err: OcppError = NotImplementedOcpp(f"{call.action} is not an {self.version} action")
+            err = NotImplementedOcpp(f"{call.action} is not an {self.version} action")
             if schemas.is_known(self.version, call.action.removesuffix("Request")):
                 err = NotImplementedOcpp(f"action must not carry the 'Request' suffix: {call.action}")
             inbound.problems.append(Problem("", err.description, err.code))
