@@ -173,12 +173,15 @@ class Csms:
         self, station_id: str, *, booted: bool = True, timeout: float = 10.0
     ) -> StationLink:
         """Wait until a station is connected (and, by default, its boot was answered Accepted)."""
-        async with asyncio.timeout(timeout):
+
+        async def poll() -> StationLink:
             while True:
                 link = self.stations.get(station_id)
                 if link and link.connected and (not booted or link.boot_status == "Accepted"):
                     return link
                 await asyncio.sleep(0.02)
+
+        return await asyncio.wait_for(poll(), timeout)
 
     # ------------------------------------------------------------------ handlers
 
