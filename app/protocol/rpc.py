@@ -147,6 +147,10 @@ class RpcEndpoint:
         return self._outstanding.deadline if self._outstanding else None
 
     @property
+    def has_queued(self) -> bool:
+        return bool(self._queue)
+
+    @property
     def outstanding(self) -> Call | None:
         return self._outstanding.call if self._outstanding else None
 

@@ -69,6 +69,7 @@ class OcppConnection:
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._timeouts: dict[str, float] = {}  # per-call timeout, for the CallTimeout message
         self._wake = asyncio.Event()
+        self._deadline_timer: asyncio.TimerHandle | None = None
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._send_lock = asyncio.Lock()
@@ -94,8 +95,9 @@ class OcppConnection:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._futures[call.message_id] = future
         self._timeouts[call.message_id] = self.endpoint.call_timeout if timeout is None else timeout
-        self._wake.set()
         try:
+            if self.endpoint.outstanding is None:
+                await self._send_next()  # the slot is free: send now, no hop through the pump
             return await future
         finally:
             self._futures.pop(call.message_id, None)
@@ -103,7 +105,7 @@ class OcppConnection:
             # Caller was cancelled (awaiting a future cancels it too): free the slot for the next call.
             if future.cancelled() or not future.done():
                 self.endpoint.cancel(call.message_id)
-                self._wake.set()
+                self._release()
 
     async def send(self, action: str, payload: dict[str, Any]) -> None:
         """A SEND frame (2.1): fire and forget."""
@@ -129,6 +131,7 @@ class OcppConnection:
         finally:
             self._closed.set()
             pump.cancel()
+            self._disarm_deadline()
             for call in self.endpoint.abort_all():
                 fut = self._futures.get(call.message_id)
                 if fut and not fut.done():
@@ -153,28 +156,54 @@ class OcppConnection:
         return task
 
     async def _pump(self) -> None:
-        """Release queued CALLs one at a time and expire the outstanding one at its deadline."""
+        """Send queued CALLs, one at a time, whenever the outstanding slot frees up."""
         while True:
-            now = time.monotonic()
-            for call in self.endpoint.expire(now):
-                fut = self._futures.get(call.message_id)
-                if fut and not fut.done():
-                    limit = self._timeouts.get(call.message_id, self.endpoint.call_timeout)
-                    fut.set_exception(CallTimeout(f"no answer to {call.action} within {limit:g} s"))
-            out = self.endpoint.next_call(now)
-            if out is not None:
-                try:
-                    await self._transmit(out)
-                except ConnectionLost as exc:
-                    fut = self._futures.get(out.frame.message_id)
-                    if fut and not fut.done():
-                        fut.set_exception(exc)
-                continue
-            deadline = self.endpoint.next_deadline()
+            await self._wake.wait()
             self._wake.clear()
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            while self.endpoint.outstanding is None and self.endpoint.has_queued:
+                await self._send_next()
+
+    def _release(self) -> None:
+        """The outstanding slot may be free: wake the pump if a CALL is waiting for it."""
+        if self.endpoint.has_queued:
+            self._wake.set()
+
+    async def _send_next(self) -> None:
+        out = self.endpoint.next_call(time.monotonic())
+        if out is None:
+            return
+        self._arm_deadline()
+        try:
+            await self._transmit(out)
+        except ConnectionLost as exc:
+            fut = self._futures.get(out.frame.message_id)
+            if fut and not fut.done():
+                fut.set_exception(exc)
+
+    def _arm_deadline(self) -> None:
+        """One timer for the outstanding CALL's deadline (cheaper than a wait_for per call)."""
+        self._disarm_deadline()
+        deadline = self.endpoint.next_deadline()
+        if deadline is not None:
+            delay = max(0.0, deadline - time.monotonic())
+            self._deadline_timer = asyncio.get_running_loop().call_later(delay, self._on_deadline)
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+
+    def _on_deadline(self) -> None:
+        self._deadline_timer = None
+        expired = self.endpoint.expire(time.monotonic())
+        for call in expired:
+            fut = self._futures.get(call.message_id)
+            if fut and not fut.done():
+                limit = self._timeouts.get(call.message_id, self.endpoint.call_timeout)
+                fut.set_exception(CallTimeout(f"no answer to {call.action} within {limit:g} s"))
+        if not expired and self.endpoint.outstanding is not None:
+            self._arm_deadline()  # the timer fired a hair early
+        self._release()
 
     async def _on_text(self, text: str) -> None:
         inbound = self.endpoint.receive(text, time.monotonic())
@@ -200,7 +229,9 @@ class OcppConnection:
                     fut.set_exception(inbound.failure)
                 else:
                     fut.set_result(payload if isinstance(payload, dict) else {})
-            self._wake.set()
+            if self.endpoint.outstanding is None:
+                self._disarm_deadline()
+            self._release()
         if inbound.deliver:
             if isinstance(frame, Call):
                 self._spawn(self._handle_call(frame), f"handle-{frame.action}")
