@@ -330,3 +330,41 @@ async def test_get_base_report_arrives_as_notify_report_parts(session: Session) 
     assert all("value" not in a for a in secrets)  # WriteOnly values are never reported
     assert station.online
     assert_all_valid(session)
+
+
+async def test_tx_start_point_ev_connected_starts_on_plug_in(session: Session) -> None:
+    # E01/E02 with TxStartPoint=EVConnected: the cable starts the transaction, the card joins it.
+    station = await start(session, overrides={"TxCtrlr.TxStartPoint": "EVConnected"})
+    await station.plug(1)
+    await wait_until(lambda: tx_events(session))
+    started = tx_events(session)[0]
+    assert started["triggerReason"] == "CablePluggedIn"
+    assert started["transactionInfo"]["chargingState"] == "EVConnected"
+    assert "idToken" not in started
+    assert station.evses[1].reading is None or station.evses[1].reading.power_w == 0
+    await station.tap("LATE-CARD")
+    await wait_until(lambda: len(tx_events(session)) >= 2)
+    authorized = tx_events(session)[1]
+    assert authorized["eventType"] == "Updated" and authorized["triggerReason"] == "Authorized"
+    assert authorized["idToken"]["idToken"] == "LATE-CARD"
+    assert "evse" not in authorized  # evse goes only in the first event after the EV connected
+    await wait_until(
+        lambda: station.evses[1].reading is not None and station.evses[1].reading.power_w > 1000, 5
+    )
+    assert_all_valid(session)
+
+
+async def test_tx_start_point_authorized_times_out_without_ev(session: Session) -> None:
+    # TxStartPoint=Authorized: the card starts it; no cable within EVConnectionTimeOut ends it (E03).
+    station = await start(
+        session, overrides={"TxCtrlr.TxStartPoint": "Authorized", "TxCtrlr.EVConnectionTimeOut": "3"}
+    )
+    await station.tap("NO-CAR")
+    await wait_until(lambda: tx_events(session))
+    assert tx_events(session)[0]["triggerReason"] == "Authorized"
+    await wait_until(lambda: tx_events(session)[-1]["eventType"] == "Ended", 5)
+    ended = tx_events(session)[-1]
+    assert ended["triggerReason"] == "EVConnectTimeout"
+    assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
+    assert station.evses[1].authorized is None
+    assert_all_valid(session)
