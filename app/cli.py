@@ -28,6 +28,7 @@ from app.inspector.records import CaptureRecord
 from app.protocol.schemas import OcppVersion
 from app.session import Session
 from app.station.config import StationConfig
+from app.station.profile import ProfileError, config_from_template, list_templates, load_profile
 from app.station.station import Station
 
 VERSION_CHOICES = {"2.1": OcppVersion.V21, "2.0.1": OcppVersion.V201, "1.6": OcppVersion.V16}
@@ -39,6 +40,10 @@ def _host_port(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _template_names() -> list[str]:
+    return [t.name for t in list_templates()]
 
 
 def _speed(text: str) -> float:
@@ -65,15 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     st = sub.add_parser("station", help="run an emulated station headless")
+    st.add_argument("--csms", metavar="URL", help="CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp")
+    st.add_argument("--id", help="station identity (appended to the URL)")
     st.add_argument(
-        "--csms", required=True, metavar="URL", help="CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp"
+        "--profile", metavar="FILE", help="station profile (YAML/JSON, schemas/station-profile.schema.json)"
     )
-    st.add_argument("--id", required=True, help="station identity (appended to the URL)")
+    st.add_argument(
+        "--template", metavar="NAME", help="a bundled charger template: " + ", ".join(_template_names())
+    )
+    st.add_argument("--state", metavar="FILE", help="SQLite file keeping the station's state across restarts")
     st.add_argument(
         "--ocpp", choices=["2.1", "2.0.1"], help="offer only this version (default: 2.1 then 2.0.1)"
     )
     st.add_argument("--password", help="HTTP Basic password (security profile 1/2); never printed")
-    st.add_argument("--evses", type=int, default=1, help="number of EVSEs (default 1)")
+    st.add_argument("--evses", type=int, default=1, help="number of EVSEs without a profile (default 1)")
     st.add_argument(
         "--plugged",
         type=int,
@@ -197,6 +207,34 @@ async def _csms(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
+def _station_config(args: argparse.Namespace, overrides: dict[str, str]) -> StationConfig:
+    """From a profile, a template, or the command line alone; command-line values win."""
+    if args.profile and args.template:
+        raise ValueError("give --profile or --template, not both")
+    if args.profile:
+        config = load_profile(args.profile, station_id=args.id, csms_url=args.csms)
+    elif args.template:
+        if not args.id or not args.csms:
+            raise ValueError("--template needs --id and --csms")
+        config = config_from_template(args.template, station_id=args.id, csms_url=args.csms)
+    else:
+        if not args.id or not args.csms:
+            raise ValueError("a station needs --csms URL and --id ID (or a --profile)")
+        config = StationConfig(station_id=args.id, csms_url=args.csms, evse_count=args.evses)
+    if args.ocpp:
+        config.versions = (VERSION_CHOICES[args.ocpp],)
+    if args.password:
+        config.password = args.password
+    if args.ca_file:
+        config.ca_file = args.ca_file
+    if args.insecure:
+        config.verify_tls = False
+    if args.state:
+        config.state_path = args.state
+    config.overrides = {**config.overrides, **overrides}
+    return config
+
+
 async def _station(args: argparse.Namespace, session: Session) -> int:
     overrides = {}
     for item in args.set:
@@ -206,19 +244,11 @@ async def _station(args: argparse.Namespace, session: Session) -> int:
             return 2
         overrides[key] = value
     try:
-        config = StationConfig(
-            station_id=args.id,
-            csms_url=args.csms,
-            versions=(VERSION_CHOICES[args.ocpp],)
-            if args.ocpp
-            else StationConfig.__dataclass_fields__["versions"].default,
-            password=args.password,
-            evse_count=args.evses,
-            ca_file=args.ca_file,
-            verify_tls=not args.insecure,
-            overrides=overrides,
-        )
+        config = _station_config(args, overrides)
         station = session.add_station(config, start=False)
+    except ProfileError as exc:
+        print(f"chargebench: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         print(f"chargebench: {exc}", file=sys.stderr)
         return 2

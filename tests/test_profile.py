@@ -494,7 +494,7 @@ def test_save_writes_password_env_and_loading_reads_it_back(
     assert "passwordEnv: RT_PASSWORD" in text
     assert "a-password-of-20chars" not in text and "not saved" not in text
     loaded = load_profile(path)
-    assert loaded == dataclasses.replace(config, password="from-the-environment")
+    assert loaded == dataclasses.replace(config, password="from-the-environment", password_env="RT_PASSWORD")
 
 
 def test_saved_profile_validates_against_the_schema(tmp_path: Path) -> None:

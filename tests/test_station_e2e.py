@@ -160,7 +160,8 @@ async def test_refused_card_starts_nothing(session: Session) -> None:
     assert await station.tap("stolen") == "Blocked"
     await asyncio.sleep(0.3)
     assert tx_events(session) == []
-    assert "Blocked" in station.evses[1].message
+    assert station.evses[1].auth_status == "Blocked"
+    assert "blocked" in station.evses[1].message.lower()
     assert station.evses[1].reading is None or station.evses[1].reading.power_w == 0
 
 

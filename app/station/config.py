@@ -39,6 +39,7 @@ class StationConfig:
     csms_url: str
     versions: tuple[OcppVersion, ...] = DEFAULT_VERSIONS
     password: str | None = field(default=None, repr=False)  # SecurityCtrlr.BasicAuthPassword
+    password_env: str | None = None  # the environment variable a profile took the password from
     security_profile: int = 1
     # Quick shape: `evse_count` identical AC EVSEs (used when `evses` is empty).
     evse_count: int = 1

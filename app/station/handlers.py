@@ -1,8 +1,9 @@
 """How the emulated station answers CSMS-initiated calls.
 
-Each `on_<Action>` returns the response payload or raises an OcppError. Work that must follow
-the response on the wire (starting a transaction after RequestStartTransaction, sending the
-triggered message after TriggerMessage: F06.FR.04) is scheduled with `after()`, which runs once
+Each `on_<Action>` returns the response payload or raises an OcppError; every answer looks at
+the station's state (no canned replies). Work that must follow the response on the wire
+(starting a transaction after RequestStartTransaction, the triggered message after
+TriggerMessage: F06.FR.04, a reboot after Reset) is scheduled with `after()`, which runs once
 the response has been sent.
 """
 
@@ -16,16 +17,20 @@ from typing import TYPE_CHECKING, Any
 from app.clock import utc_timestamp
 from app.protocol.errors import NotSupported, OccurrenceConstraintViolation, SecurityError
 from app.protocol.frames import Call
-from app.station.device_model import TooManyItems, notify_report_requests
+from app.station.device_model import Component, TooManyItems, notify_report_requests
+from app.station.sampled_values import build_meter_value
 
 if TYPE_CHECKING:
+    from app.station.evse import Evse
     from app.station.station import Station
 
 # B02.FR.05 / B03.FR.08: what a station answers before its boot was accepted.
 _ALLOWED_WHILE_PENDING = frozenset(
-    {"GetVariables", "SetVariables", "GetBaseReport", "GetReport", "TriggerMessage"}
+    {"GetVariables", "SetVariables", "GetBaseReport", "GetReport", "TriggerMessage", "Reset"}
 )
 _REJECTED_WHILE_PENDING = frozenset({"RequestStartTransaction", "RequestStopTransaction"})
+# A station is not a Local Controller: these are CSMS -> Local Controller only (L03/L04).
+_LOCAL_CONTROLLER_ONLY = frozenset({"PublishFirmware", "UnpublishFirmware"})
 
 
 class StationHandlers:
@@ -43,7 +48,7 @@ class StationHandlers:
             if call.action not in _ALLOWED_WHILE_PENDING:
                 raise SecurityError(f"{call.action} before the boot was accepted")
         handler = getattr(self, f"on_{call.action}", None)
-        if handler is None:
+        if handler is None or call.action in _LOCAL_CONTROLLER_ONLY:
             raise NotSupported(f"{call.action} is not supported by this station")
         result: dict[str, Any] = handler(call.payload)
         return result
@@ -55,7 +60,12 @@ class StationHandlers:
             await asyncio.sleep(0.01)
             await work()
 
-        self.station._spawn(later(), "after-response")
+        self.station.spawn(later(), "after-response")
+
+    def _evse_ref(self, ref: dict[str, Any] | None) -> tuple[int | None, int | None]:
+        if not ref:
+            return None, None
+        return ref.get("id"), ref.get("connectorId")
 
     # ------------------------------------------------------------------ B: provisioning
 
@@ -72,18 +82,30 @@ class StationHandlers:
             raise OccurrenceConstraintViolation(str(exc)) from None
 
     def on_GetBaseReport(self, payload: dict[str, Any]) -> dict[str, Any]:
-        station = self.station
         try:
-            entries = station.dm.report(payload["reportBase"])
+            entries = self.station.dm.report(payload["reportBase"])
         except ValueError:
             return {"status": "NotSupported"}  # B07.FR.02
+        return self._report(payload["requestId"], entries)
+
+    def on_GetReport(self, payload: dict[str, Any]) -> dict[str, Any]:
+        entries = self.station.dm.custom_report(
+            component_criteria=payload.get("componentCriteria", ()),
+            component_variables=payload.get("componentVariable", ()),
+        )
+        return self._report(payload["requestId"], entries)
+
+    def _report(self, request_id: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        station = self.station
         if not entries:
             return {"status": "EmptyResultSet"}
         parts = notify_report_requests(
-            payload["requestId"],
+            request_id,
             entries,
-            generated_at=utc_timestamp(station.clock.now()),
-            items_per_message=station.dm.get_int("DeviceDataCtrlr", "ItemsPerMessage", instance="GetReport")
+            generated_at=utc_timestamp(station.now()),
+            items_per_message=station.dm.get_int(
+                "DeviceDataCtrlr", "ItemsPerMessage", "GetReport", default=100
+            )
             or 100,
         )
 
@@ -98,30 +120,152 @@ class StationHandlers:
         return {"status": "Accepted"}
 
     def on_Reset(self, payload: dict[str, Any]) -> dict[str, Any]:
-        # The reboot model (OnIdle scheduling, E17 resumption) is not built yet: say so.
-        return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedRequest"}}
+        """B11-B13: OnIdle waits for transactions, Immediate ends them, ImmediateAndResume keeps them."""
+        station = self.station
+        kind = payload["type"]
+        evse_id = payload.get("evseId")
+        if evse_id:
+            return self._reset_evse(kind, evse_id)
+        busy = [e for e in station.evses.values() if e.transaction is not None]
+        if kind == "ImmediateAndResume":
+            if station.dm.get_int("TxCtrlr", "ResumptionTimeout", default=0) <= 0:
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "NoResumption"}}  # B13.FR.01
+            for evse in busy:
+                station.send_event(evse, "Updated", "ResetCommand")  # B13.FR.04
+            self.after(functools.partial(self._reboot_after_queue, "RemoteReset"))
+            return {"status": "Accepted"}
+        if kind == "OnIdle" and busy:
+            station._reset_pending = "RemoteReset"
+            return {"status": "Scheduled"}  # B12.FR.01
+        for evse in busy:  # Immediate: end them first (B12.FR.04)
+            station._end_transaction(evse, "ResetCommand", "ImmediateReset")
+        self.after(functools.partial(self._reboot_after_queue, "RemoteReset"))
+        return {"status": "Accepted"}
+
+    def _reset_evse(self, kind: str, evse_id: int) -> dict[str, Any]:
+        station = self.station
+        evse = station.evses.get(evse_id)
+        if evse is None or not station.dm.get_bool("EVSE", "AllowReset", evse=evse_id, default=True):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}  # B11.FR.09
+        if evse.transaction is not None:
+            if kind == "OnIdle":
+                return {"status": "Scheduled"}
+            if kind == "Immediate":
+                station._end_transaction(evse, "ResetCommand", "ImmediateReset")  # B12.FR.08
+            else:
+                station.send_event(evse, "Updated", "ResetCommand")  # B13.FR.04, resumed after
+        return {"status": "Accepted"}
+
+    async def _reboot_after_queue(self, reason: str) -> None:
+        """Give queued events a moment to reach the CSMS, then reboot; what is left is sent
+        after the reboot (B12.FR.05)."""
+        station = self.station
+        for _ in range(50):
+            if station.queued_events == 0 or not station.online:
+                break
+            await asyncio.sleep(0.05)
+        await station.reboot(reason)
+
+    def on_SetNetworkProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """B09: store connection data in a configuration slot; switching happens via
+        NetworkConfigurationPriority and a reboot (B10)."""
+        station = self.station
+        dm = station.dm
+        slot = str(payload["configurationSlot"])
+        data = payload["connectionData"]
+        allowed = dm.find("OCPPCommCtrlr", "NetworkConfigurationPriority")
+        values = allowed.characteristics.values_list if allowed is not None else ()
+        if values and slot not in values:
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidConfSlot"}}
+        if slot in dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority", default=[]):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "ActiveNetworkConf"}}
+        if data.get("ocppTransport", "JSON") != "JSON":
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedTransport"}}
+        profile = int(data["securityProfile"])
+        active = dm.get_int("SecurityCtrlr", "SecurityProfile", default=1)
+        downgrade_ok = profile >= 2 and dm.get_bool(
+            "SecurityCtrlr", "AllowSecurityProfileDowngrade", default=False
+        )
+        if profile < active and not downgrade_ok:
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "NoSecurityDowngrade"}}  # B09.FR.04
+        url = data["ocppCsmsUrl"]
+        if profile >= 2 and not url.lower().startswith("wss://"):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidUrl"}}
+        component = Component("NetworkConfiguration", slot)
+        if dm.find(component, "OcppCsmsUrl") is None:
+            return {"status": "Failed", "statusInfo": {"reasonCode": "NoSuchSlot"}}
+        version = {"OCPP20": "OCPP20", "OCPP201": "OCPP201", "OCPP21": "OCPP21"}.get(
+            data.get("ocppVersion", ""), ""
+        )
+        writes = {
+            "OcppCsmsUrl": url,
+            "OcppInterface": data["ocppInterface"],
+            "OcppTransport": "JSON",
+            "MessageTimeout": str(data["messageTimeout"]),
+            "SecurityProfile": str(profile),
+            "Identity": data.get("identity", ""),
+            "BasicAuthPassword": data.get("basicAuthPassword", ""),
+            "OcppVersion": version,
+        }
+        for name, value in writes.items():
+            if value and dm.find(component, name) is not None:
+                dm.set_actual(component, name, value, validate=False)
+        return {"status": "Accepted"}
+
+    # ------------------------------------------------------------------ C / D: authorization
+
+    def on_ClearCache(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.authorizer.clear_cache()
+
+    def on_SendLocalList(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.authorizer.send_local_list(payload)
+
+    def on_GetLocalListVersion(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.authorizer.get_local_list_version()
+
+    # ------------------------------------------------------------------ E: transactions
+
+    def on_GetTransactionStatus(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """E14: is the transaction still going, and are messages for it still queued?"""
+        station = self.station
+        tx_id = payload.get("transactionId")
+        queued = [q for q in station.store.queue_all() if q.action == "TransactionEvent"]
+        if tx_id is None:
+            return {"messagesInQueue": bool(queued)}
+        ongoing = any(e.transaction and e.transaction.transaction_id == tx_id for e in station.evses.values())
+        in_queue = any(q.payload["transactionInfo"]["transactionId"] == tx_id for q in queued)
+        return {"ongoingIndicator": ongoing, "messagesInQueue": in_queue}
 
     # ------------------------------------------------------------------ F: remote control
 
     def on_RequestStartTransaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         station = self.station
+        token, remote_id = payload["idToken"], payload["remoteStartId"]
         evse_id = payload.get("evseId")
         if evse_id is not None:
             evse = station.evses.get(evse_id)
             if evse is None:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
         else:
-            free = [e for e in station.evses.values() if e.operative and e.authorized is None]
-            if not free:
+            usable = [e for e in station.evses.values() if _usable(station, e) and e.authorized is None]
+            if not usable:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "NoFreeEvse"}}
-            evse = next((e for e in free if e.plugged), free[0])
-        if not evse.operative or evse.authorized is not None:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "EvseBusy"}}
+            evse = next((e for e in usable if e.plugged), usable[0])
+        if not _usable(station, evse):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "Unavailable"}}
+        if evse.authorized is not None:
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "TxInProgress"}}
+        if evse.reservation is not None and not station._reservation_matches(evse.reservation, token, None):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "Reserved"}}
+        if (
+            "chargingProfile" in payload
+            and payload["chargingProfile"].get("chargingProfilePurpose") != "TxProfile"
+        ):
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidProfile"}}  # K05
         response: dict[str, Any] = {"status": "Accepted"}
         if evse.transaction is not None:  # cable first: the transaction already exists (F01)
             response["transactionId"] = evse.transaction.transaction_id
-        token, remote_id = payload["idToken"], payload["remoteStartId"]
-        self.after(lambda: station.remote_start(evse, token, remote_id))
+        self.after(functools.partial(station.remote_start, evse, token, remote_id))
         return response
 
     def on_RequestStopTransaction(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -133,79 +277,154 @@ class StationHandlers:
                 return {"status": "Accepted"}
         return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownTransaction"}}
 
+    def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """F05: only sockets have a retention lock; a tethered cable has nothing to unlock."""
+        station = self.station
+        evse = station.evses.get(payload["evseId"])
+        connector = evse.connector(payload["connectorId"]) if evse else None
+        if evse is None or connector is None:
+            return {"status": "UnknownConnector"}
+        if not connector.connector_type.startswith("s"):
+            raise NotSupported(f"connector {connector.connector_type} has a fixed cable and no lock")
+        if evse.transaction is not None and evse.authorized is not None:
+            return {"status": "OngoingAuthorizedTransaction"}  # F05.FR.02
+        if connector.faulted:
+            return {"status": "UnlockFailed"}
+        if evse.transaction is not None:  # not authorized: end it, then unlock (F05.FR.03)
+            station._end_transaction(evse, "UnlockCommand", "Other")
+        if evse.plugged_connector == connector.connector_id:
+            self.after(functools.partial(station.unplug, evse.evse_id))
+        return {"status": "Unlocked"}
+
     def on_TriggerMessage(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """F06: answer first, then send the requested message (F06.FR.04)."""
         station = self.station
         requested = payload["requestedMessage"]
+        evse_id, connector_id = self._evse_ref(payload.get("evse"))
+        if evse_id is not None and evse_id not in station.evses and evse_id != 0:
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+        evses = [e for e in station.evses.values() if evse_id in (None, 0, e.evse_id)]
         conn = station.connection
         if conn is None:
             return {"status": "Rejected"}
-        if requested == "BootNotification" and station.boot_status == "Accepted":
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "AlreadyAccepted"}}  # F06.FR.17
-        if requested == "Heartbeat":
-            self.after(lambda: conn.call("Heartbeat", {}))
+        if requested == "BootNotification":
+            if station.boot_status == "Accepted":
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "AlreadyAccepted"}}  # F06.FR.17
+            station._boot_reason = "Triggered"
+            station._boot_wake.set()
+        elif requested == "Heartbeat":
+            self.after(station.heartbeat)
         elif requested == "StatusNotification":
-            evse_ref = payload.get("evse") or {}
-            targets = [station.evses[evse_ref["id"]]] if evse_ref.get("id") in station.evses else []
-            if not targets:
-                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+            if evse_id is None or connector_id is None:
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "MissingEvseOrConnector"}}
+            evse = station.evses[evse_id]
+            connector = evse.connector(connector_id)
+            if connector is None:
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownConnector"}}
+            self.after(
+                lambda: station._send_status(
+                    evse, connector, evse.derived_status(connector, station.station_operative), True
+                )
+            )
+        elif requested == "MeterValues":
+            measurands = station.dm.get_list("AlignedDataCtrlr", "Measurands", default=[])
 
-            async def report() -> None:
-                for evse in targets:
-                    await station._report_status(evse, force=True)
+            async def meter_values() -> None:
+                for evse in evses:
+                    if evse.reading is None:
+                        evse.reading = evse.electrics.step(0.0, evse.ev, None, evse.energizing)
+                    mv = build_meter_value(evse.reading, measurands, "Trigger", station.now())
+                    if mv is not None:
+                        await station._send_meter_values(evse.evse_id, [mv])
 
-            self.after(report)
+            self.after(meter_values)
         elif requested == "TransactionEvent":
-            evse_ref = payload.get("evse") or {}
-            evses = [
-                e for e in station.evses.values() if e.transaction and evse_ref.get("id") in (None, e.evse_id)
-            ]
-            if not evses:
+            running = [e for e in evses if e.transaction is not None]
+            if not running:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "NoTransaction"}}
 
             async def trigger_tx() -> None:
-                for evse in evses:
+                for evse in running:
                     if evse.transaction is not None:
-                        station._send_event(evse, "Updated", "Trigger")
+                        station.send_event(evse, "Updated", "Trigger")
 
             self.after(trigger_tx)
+        elif requested == "LogStatusNotification":
+            self.after(lambda: conn.call("LogStatusNotification", {"status": "Idle"}))  # no upload running
+        elif requested == "FirmwareStatusNotification":
+            self.after(lambda: conn.call("FirmwareStatusNotification", {"status": "Idle"}))
+        elif requested == "PublishFirmwareStatusNotification":
+            return {"status": "Rejected", "statusInfo": {"reasonCode": "NotLocalController"}}
+        elif requested == "CustomTrigger":
+            supported = station.dm.get_list("CustomizationCtrlr", "CustomTriggers", default=[])
+            if payload.get("customTrigger") not in supported:
+                return {"status": "NotImplemented", "statusInfo": {"reasonCode": "UnknownTrigger"}}
         else:
-            return {"status": "NotImplemented"}
+            # SignChargingStationCertificate, SignV2GCertificate, SignV2G20Certificate,
+            # SignCombinedCertificate: this station has no certificate management yet.
+            return {"status": "NotImplemented", "statusInfo": {"reasonCode": "NoCertificates"}}
         return {"status": "Accepted"}
 
-    def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
-        evse = self.station.evses.get(payload["evseId"])
-        if evse is None or payload["connectorId"] != evse.connector_id:
-            return {"status": "UnknownConnector"}
-        if evse.transaction is not None and evse.authorized is not None:
-            return {"status": "OngoingAuthorizedTransaction"}
-        return {"status": "Unlocked"}
+    # ------------------------------------------------------------------ G: availability
 
     def on_ChangeAvailability(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """G03/G04: station, EVSE or connector; Scheduled while a transaction runs there."""
         station = self.station
         operative = payload["operationalStatus"] == "Operative"
-        evse_ref = payload.get("evse")
-        if evse_ref and evse_ref.get("id", 0) not in station.evses and evse_ref.get("id", 0) != 0:
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
-        targets = (
-            [station.evses[evse_ref["id"]]]
-            if evse_ref and evse_ref.get("id", 0) != 0
-            else list(station.evses.values())
-        )
-        if not operative and any(e.transaction is not None for e in targets):
-            for evse in targets:
-                evse.scheduled_operative = operative  # applied when its transaction ends
+        evse_id, connector_id = self._evse_ref(payload.get("evse"))
+        if evse_id:
+            evse = station.evses.get(evse_id)
+            if evse is None or (connector_id and evse.connector(connector_id) is None):
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+            targets = [evse]
+            current = evse.connector(connector_id).operative if connector_id else evse.operative  # type: ignore[union-attr]
+        else:
+            targets = list(station.evses.values())
+            current = station.station_operative
+        if current == operative:
+            return {"status": "Accepted"}  # already in that state
+        busy = [e for e in targets if e.transaction is not None]
+        if not operative and busy:
+            for evse in busy:
+                evse.scheduled_operative = False  # G03.FR.05: applied when its transaction ends
+            if not evse_id:
+                station.station_operative = False
+                station.store.save_availability(0, 0, False)
+                idle = [e for e in targets if e.transaction is None]
+                self.after(functools.partial(_report_all, station, idle))
             return {"status": "Scheduled"}
-
-        async def apply() -> None:
-            for evse in targets:
-                evse.operative = operative
-                await station._report_status(evse)
-
-        self.after(apply)
+        self.after(functools.partial(station.set_availability, evse_id, connector_id, operative))
         return {"status": "Accepted"}
 
-    def on_ClearCache(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "Accepted"}  # no authorization cache yet: nothing to clear
+    # ------------------------------------------------------------------ H: reservation
+
+    def on_ReserveNow(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.reserve(payload)
+
+    def on_CancelReservation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.cancel_reservation(payload["reservationId"])
+
+    # ------------------------------------------------------------------ P: data transfer
 
     def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """P01: answers configured per vendor (and message) id in the station's profile."""
+        answers = self.station.config.data_transfer
+        vendor, message = payload["vendorId"], payload.get("messageId")
+        if message is not None and f"{vendor}/{message}" in answers:
+            return dict(answers[f"{vendor}/{message}"])
+        if vendor in answers:
+            if message is not None and any(key.startswith(f"{vendor}/") for key in answers):
+                return {"status": "UnknownMessageId"}
+            return dict(answers[vendor])
+        if any(key.startswith(f"{vendor}/") for key in answers):
+            return {"status": "UnknownMessageId"}
         return {"status": "UnknownVendorId"}
+
+
+def _usable(station: Station, evse: Evse) -> bool:
+    return station.station_operative and evse.operative and not evse.faulted
+
+
+async def _report_all(station: Station, evses: list[Evse]) -> None:
+    for evse in evses:
+        await station.report_status(evse)

@@ -1,12 +1,12 @@
-"""An emulated OCPP 2.1 / 2.0.1 charging station.
+"""An emulated OCPP 2.1 / 2.0.1 charging station: its life on the network.
 
-The station owns its connection life (connect, boot, heartbeat, reconnect with the
-RetryBackOff* variables), its EVSEs and their physics, and the transaction rules. Everything
-it does is driven by its device model, as on a real charger: change HeartbeatInterval or
-TxUpdatedInterval through SetVariables and the behaviour follows.
+This module owns the connection (connect, boot, heartbeat, reconnect with the RetryBackOff*
+variables, fallback between network configuration slots), the outgoing message queue that
+survives restarts (E11-E13), connector status reporting, and the simulated reboot (B11-B13,
+E17). What happens at the EVSEs — plug, tap, transactions, meter values — lives in
+`app/station/transactions.py`. Everything is driven by the device model, as on a real charger.
 
-User actions (plug, unplug, tap a card) are coroutines so the window, the CLI and scenarios
-drive the station the same way.
+User actions are coroutines so the window, the CLI and scenarios drive a station the same way.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import asyncio
 import contextlib
 import logging
 import random
-import uuid
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,17 +25,21 @@ from app.inspector.records import CaptureRecord
 from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
 from app.protocol.schemas import OcppVersion
 from app.signals import Signal
+from app.station.authorization import Authorizer
 from app.station.config import StationConfig
-from app.station.device_model import DeviceModel
-from app.station.ev import EVModel
-from app.station.evse import ChargingState, ConnectorStatus, Evse, Transaction
+from app.station.device_model import Component
+from app.station.evse import Connector, ConnectorStatus, Evse
 from app.station.handlers import StationHandlers
-from app.station.meter import EvseElectrics
-from app.station.sampled_values import build_meter_value
+from app.station.meter import EvseElectrics, Meter
+from app.station.persistence import StationStore
+from app.station.profile import build_device_model
+from app.station.transactions import TransactionFlow
 from app.transport.client import ClientSettings, ConnectError, backoff_delays, open_station_socket
 from app.transport.connection import OcppConnection
 
 log = logging.getLogger(__name__)
+
+BOOT_DELAY_S = 2.0  # simulated seconds a reboot takes before the station reconnects
 
 
 class LinkState(StrEnum):
@@ -46,17 +48,11 @@ class LinkState(StrEnum):
     CONNECTED = "Connected"  # socket open, boot not accepted yet
     ONLINE = "Online"  # boot accepted
     OFFLINE = "Offline"  # lost the CSMS, retrying
+    NETWORK_CUT = "Network cut"  # the tester pulled the cable: no attempts until restored
+    REBOOTING = "Rebooting"
 
 
-@dataclass(slots=True)
-class QueuedEvent:
-    """A TransactionEvent waiting for the CSMS (E11-E13): created once, sent until answered."""
-
-    payload: dict[str, Any]
-    attempts: int = 0
-
-
-class Station:
+class Station(TransactionFlow):
     def __init__(
         self,
         config: StationConfig,
@@ -69,46 +65,49 @@ class Station:
         self.clock = clock or Clock()
         self.capture = capture
         self.rng = rng or random.Random()
-        self.dm = DeviceModel.standard(
-            [1] * config.evse_count,
-            vendor=config.vendor,
-            model=config.model,
-            serial=config.serial_number or config.station_id,
-            firmware=config.firmware_version,
-            supply_phases=config.phases,
-            evse_max_power_w=config.max_current_a * 230.0 * config.phases,
-            connector_type=config.connector_type,
-        )
-        if config.overrides:
-            self.dm.apply_overrides(config.overrides)
-        self.evses: dict[int, Evse] = {
-            n: Evse(
-                n,
-                EvseElectrics(max_current_a=config.max_current_a, phases=config.phases, seed=n),
-                connector_type=config.connector_type,
+        self.store = StationStore(config.state_path)
+        self.dm = build_device_model(config, clock=self.clock)
+        self.authorizer = Authorizer(self.dm, self.store, self.clock)
+        self.evses: dict[int, Evse] = {}
+        for n, spec in enumerate(config.evses, start=1):
+            electrics = EvseElectrics(
+                max_current_a=spec.max_current_a,
+                phases=spec.phases or 3,
+                nominal_voltage_v=spec.nominal_voltage_v,
+                meter=Meter(float(self.store.get(f"meter.{n}") or 0.0)),
+                seed=n,
             )
-            for n in range(1, config.evse_count + 1)
-        }
+            connectors = [
+                Connector(m, c.connector_type, c.max_current_a)
+                for m, c in enumerate(spec.connectors, start=1)
+            ]
+            self.evses[n] = Evse(n, electrics, connectors)
+        self.station_operative = True
         self.state = LinkState.STOPPED
         self.version: OcppVersion | None = None
         self.boot_status: str | None = None
         self.last_error = ""
         self.connection: OcppConnection | None = None
+        self.network_cut = False
         self.handlers = StationHandlers(self)
-        self._queue: deque[QueuedEvent] = deque()
+        self.time_offset = timedelta(0)  # clock sync from the CSMS (ClockCtrlr.TimeSource Heartbeat)
         self._queue_wake = asyncio.Event()
         self._activity = asyncio.Event()  # any message sent: resets the heartbeat timer
+        self._network_restored = asyncio.Event()
+        self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while Pending
+        self._boot_reported = False  # connectors reported since the last accepted boot
         self._last_sent = 0.0
-        self._booted_once = False
-        self._boot_reason = "PowerUp"
+        self._boot_reason = self.store.get("boot.reason") or "PowerUp"
+        self._reset_pending: str | None = None  # OnIdle reset waiting for transactions to end
         self._tasks: set[asyncio.Task[Any]] = set()
         self._run_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        self._pending_remote_start: dict[int, int] = {}  # evse id -> remoteStartId awaiting a tx
         self._event_id = 0
+        self._restore_persistent_state()
         # Signals, fired after state changed.
         self.state_changed: Signal[[Station]] = Signal()
         self.evse_changed: Signal[[Evse]] = Signal()
+        super().__init__()
 
     # ================================================================== lifecycle
 
@@ -120,76 +119,120 @@ class Station:
     def online(self) -> bool:
         return self.state is LinkState.ONLINE
 
+    def now(self) -> datetime:
+        """The station's idea of the time: its clock plus what the CSMS told it (clock sync)."""
+        return self.clock.now() + self.time_offset
+
     def start(self) -> asyncio.Task[None]:
         """Run the station in the background until `stop()`."""
         if self._run_task is None or self._run_task.done():
             self._stop.clear()
             self._run_task = asyncio.create_task(self.run(), name=f"station-{self.station_id}")
+            self._run_task.add_done_callback(self._run_done)
         return self._run_task
 
+    def _run_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.last_error = f"station stopped by an internal error: {task.exception()}"
+            log.error("%s: %s", self.station_id, self.last_error, exc_info=task.exception())
+            self._set_state(LinkState.STOPPED)
+
     async def stop(self) -> None:
+        """Switch the station off (its state stays in the store for the next start)."""
         self._stop.set()
         if self.connection is not None:
             await self.connection.close(1000, "station stopped")
-        if self._run_task is not None:
+        if self._run_task is not None and self._run_task is not asyncio.current_task():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._run_task, 5)
+        self._save_all()
         self._set_state(LinkState.STOPPED)
 
+    def close(self) -> None:
+        """Release the state file (after `stop()`)."""
+        self.store.close()
+
     async def run(self) -> None:
-        """Connect, boot, serve; on loss retry with the device model's back-off, until stopped."""
+        """Power up, then connect, boot and serve; on loss retry with back-off, until stopped."""
+        self.power_up()
         ticker = self._spawn(self._tick_loop(), "physics")
-        sender = self._spawn(self._queue_loop(), "tx-queue")
-        delays = self._new_backoff()
+        sender = self._spawn(self._queue_loop(), "queue")
         try:
-            while not self._stop.is_set():
-                self._set_state(LinkState.CONNECTING)
-                try:
-                    ws, version = await open_station_socket(self._client_settings())
-                except ConnectError as exc:
-                    self.last_error = str(exc)
-                    log.warning("%s: %s", self.station_id, exc)
-                    self._set_state(LinkState.OFFLINE)
-                    if not exc.retryable:
-                        return
-                    await self._wait_or_stop(next(delays))
-                    continue
-                delays = self._new_backoff()  # errata: reset to the minimum after a good connect
-                self.last_error = ""
-                await self._serve(ws, version)
-                if not self._stop.is_set():
-                    self._set_state(LinkState.OFFLINE)
-                    await self._wait_or_stop(next(delays))
+            await self._connect_loop()
         finally:
             ticker.cancel()
             sender.cancel()
             self._set_state(LinkState.STOPPED)
 
-    async def reconnect(self) -> None:
-        """Drop the socket now (the run loop reconnects): what a tester does to simulate a blip."""
-        if self.connection is not None:
-            await self.connection.close(1001, "reconnect requested")
+    async def _connect_loop(self) -> None:
+        """Try the network configuration slots in NetworkConfigurationPriority order, each
+        NetworkProfileConnectionAttempts times before falling back to the next (B10)."""
+        delays = self._new_backoff()
+        slot_index = failures = 0
+        while not self._stop.is_set():
+            if self.network_cut:
+                self._set_state(LinkState.NETWORK_CUT)
+                self._network_restored.clear()
+                await _first_of(self._network_restored, self._stop)
+                continue
+            candidates = self._connection_candidates()
+            slot, settings = candidates[slot_index % len(candidates)]
+            self._set_state(LinkState.CONNECTING)
+            try:
+                ws, version = await open_station_socket(settings)
+            except ConnectError as exc:
+                self.last_error = str(exc) if slot is None else f"slot {slot}: {exc}"
+                log.info("%s: %s", self.station_id, self.last_error)
+                self._set_state(LinkState.OFFLINE)
+                failures += 1
+                attempts = self.dm.get_int("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", default=3)
+                if failures >= max(1, attempts) or not exc.retryable:
+                    slot_index, failures = slot_index + 1, 0
+                await self._wait_or_stop(next(delays))
+                continue
+            delays = self._new_backoff()  # errata: reset to the minimum after a good connect
+            failures = 0
+            self.last_error = ""
+            if slot is not None:
+                self.dm.set_actual("OCPPCommCtrlr", "ActiveNetworkProfile", slot, validate=False)
+            await self._serve(ws, version)
+            if not self._stop.is_set() and not self.network_cut:
+                self._set_state(LinkState.OFFLINE)
+                await self._wait_or_stop(next(delays))
 
-    def _new_backoff(self) -> Any:
+    def _connection_candidates(self) -> list[tuple[str | None, ClientSettings]]:
+        slots = self.dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority", default=[])
+        found = [(slot, settings) for slot in slots if (settings := self._slot_settings(slot)) is not None]
+        return found or [(None, self._client_settings(self.config.csms_url, self.config.password))]
+
+    def _slot_settings(self, slot: str) -> ClientSettings | None:
+        url = self.dm.get_str(Component("NetworkConfiguration", slot), "OcppCsmsUrl", default="")
+        if not url:
+            return None
+        password = self.dm.get_str(Component("NetworkConfiguration", slot), "BasicAuthPassword", default="")
+        return self._client_settings(url, password or self.config.password)
+
+    def _client_settings(self, url: str, password: str | None) -> ClientSettings:
+        c = self.config
+        ping = self.dm.get_int("OCPPCommCtrlr", "WebSocketPingInterval", default=0)
+        return ClientSettings(
+            csms_url=url,
+            station_id=c.station_id,
+            versions=c.versions,
+            password=password,
+            ca_file=c.ca_file,
+            verify_tls=c.verify_tls,
+            client_cert=c.client_cert,
+            client_key=c.client_key,
+            ping_interval=float(ping) if ping > 0 else None,
+        )
+
+    def _new_backoff(self) -> Iterator[float]:
         return backoff_delays(
             self.dm.get_int("OCPPCommCtrlr", "RetryBackOffWaitMinimum"),
             self.dm.get_int("OCPPCommCtrlr", "RetryBackOffRandomRange"),
             self.dm.get_int("OCPPCommCtrlr", "RetryBackOffRepeatTimes"),
             self.rng,
-        )
-
-    def _client_settings(self) -> ClientSettings:
-        c = self.config
-        return ClientSettings(
-            csms_url=c.csms_url,
-            station_id=c.station_id,
-            versions=c.versions,
-            password=c.password,
-            ca_file=c.ca_file,
-            verify_tls=c.verify_tls,
-            client_cert=c.client_cert,
-            client_key=c.client_key,
-            ping_interval=float(self.dm.get_int("OCPPCommCtrlr", "WebSocketPingInterval")) or None,
         )
 
     async def _wait_or_stop(self, seconds: float) -> None:
@@ -205,7 +248,9 @@ class Station:
             clock=self.clock,
             capture=self._capture,
             handler=self.handlers.handle,
-            call_timeout=self.config.call_timeout,
+            call_timeout=float(self.dm.get_int("OCPPCommCtrlr", "MessageTimeout", "Default", default=30))
+            if self.config.call_timeout == 30.0
+            else self.config.call_timeout,
             connection_name=f"{self.station_id}@station",
         )
         self.connection = conn
@@ -225,31 +270,56 @@ class Station:
         if self.capture is not None:
             self.capture(record)
 
+    # ================================================================== network, faults, reboot
+
+    async def set_network(self, connected: bool) -> None:
+        """Cut or restore the station's network (a tester pulling the cable)."""
+        if connected == (not self.network_cut):
+            return
+        self.network_cut = not connected
+        if self.network_cut:
+            if self.connection is not None:
+                await self.connection.close(1001, "network cut")
+            self._set_state(LinkState.NETWORK_CUT)
+        else:
+            self._network_restored.set()
+
+    async def reboot(self, reason: str = "LocalReset") -> None:
+        """A simulated power cycle: the connection drops, volatile state is lost, transactions
+        are resumed or ended per E17 at power-up, and a new BootNotification goes out."""
+        self.store.put("boot.reason", reason)
+        self._set_state(LinkState.REBOOTING)
+        await self.stop()
+        await self.clock.sleep(BOOT_DELAY_S)
+        self.boot_status = None
+        self.start()
+
+    def power_up(self) -> None:
+        """What a station does when it is switched on: boot reason from the store, volatile
+        authorizations gone, open transactions resumed or ended (E17)."""
+        self._boot_reason = self.store.get("boot.reason") or "PowerUp"
+        self.boot_status = None
+        self.time_offset = timedelta(0)
+        self._reset_pending = None
+        self.resume_or_end_transactions()
+
     # ================================================================== session
 
     async def _session(self, conn: OcppConnection) -> None:
         """Boot (unless this is a mere reconnect), report connectors, then heartbeat."""
-        if not (self._booted_once and self.boot_status == "Accepted") and not await self._boot(conn):
+        if self.boot_status != "Accepted" and not await self._boot(conn):
             return
         self._set_state(LinkState.ONLINE)
         self._queue_wake.set()
-        await self._report_all_connectors(conn)
+        await self._report_all_connectors(force=self._boot_reported is False)
+        self._boot_reported = True
         await self._heartbeat_loop(conn)
 
     async def _boot(self, conn: OcppConnection) -> bool:
         """BootNotification until Accepted, honouring the interval of Pending / Rejected (B02, B03)."""
         while not conn.closed:
-            payload = {
-                "reason": self._boot_reason,
-                "chargingStation": {
-                    "vendorName": self.config.vendor,
-                    "model": self.config.model,
-                    "serialNumber": self.config.serial_number,
-                    "firmwareVersion": self.config.firmware_version,
-                },
-            }
             try:
-                response = await conn.call("BootNotification", payload)
+                response = await conn.call("BootNotification", self.boot_payload())
             except (CallTimeout, OcppError) as exc:
                 self.last_error = f"BootNotification: {exc}"
                 await self.clock.sleep(self.dm.get_int("OCPPCommCtrlr", "RetryBackOffWaitMinimum") or 30)
@@ -257,11 +327,13 @@ class Station:
             except ConnectionLost:
                 return False
             self.boot_status = response["status"]
+            self._sync_clock(response.get("currentTime"))
             self._set_state(self.state)
             interval = int(response.get("interval", 0))
             if self.boot_status == "Accepted":
-                self._booted_once = True
+                self.store.put("boot.reason", "PowerUp")  # the next boot is a power-up unless told
                 self._boot_reason = "PowerUp"
+                self._boot_reported = False
                 if interval > 0:
                     self.dm.set_actual("OCPPCommCtrlr", "HeartbeatInterval", str(interval))
                 return True
@@ -271,8 +343,41 @@ class Station:
                 if interval > 0
                 else self.dm.get_int("OCPPCommCtrlr", "RetryBackOffWaitMinimum") or 30
             )
-            await self.clock.sleep(wait)
+            self._boot_wake.clear()
+            await self.clock.wait(self._boot_wake, wait)
         return False
+
+    def boot_payload(self) -> dict[str, Any]:
+        return {
+            "reason": self._boot_reason,
+            "chargingStation": {
+                "vendorName": self.config.vendor,
+                "model": self.config.model,
+                "serialNumber": self.config.serial_number,
+                "firmwareVersion": self.config.firmware_version,
+            },
+        }
+
+    def _sync_clock(self, current_time: str | None) -> None:
+        """Adopt the CSMS time when ClockCtrlr.TimeSource says so; never on simulated time."""
+        if not current_time or "Heartbeat" not in self.dm.get_list("ClockCtrlr", "TimeSource", default=[]):
+            return
+        if self.clock.real_seconds(1.0) != 1.0:
+            return  # accelerated or manual time: the simulation owns the clock
+        try:
+            csms_now = datetime.fromisoformat(current_time.replace("Z", "+00:00"))
+        except ValueError:
+            return
+        self.time_offset = csms_now - self.clock.now()
+
+    async def heartbeat(self) -> None:
+        conn = self.connection
+        if conn is None:
+            return
+        with contextlib.suppress(CallTimeout, OcppError, ConnectionLost):
+            response = await conn.call("Heartbeat", {})
+            self._sync_clock(response.get("currentTime"))
+        self._last_sent = self.clock.monotonic()
 
     async def _heartbeat_loop(self, conn: OcppConnection) -> None:
         """Heartbeat after HeartbeatInterval seconds without any other message (G02)."""
@@ -282,35 +387,55 @@ class Station:
                 self._activity.clear()
                 await self._activity.wait()
                 continue
-            due = self._last_sent + interval
-            remaining = due - self.clock.monotonic()
+            remaining = self._last_sent + interval - self.clock.monotonic()
             if remaining > 0:
                 self._activity.clear()
                 await self.clock.wait(self._activity, remaining)
                 continue
-            with contextlib.suppress(CallTimeout, OcppError, ConnectionLost):
-                await conn.call("Heartbeat", {})
-            self._last_sent = self.clock.monotonic()
+            await self.heartbeat()
 
-    async def _report_all_connectors(self, conn: OcppConnection) -> None:
+    # ================================================================== connector status
+
+    async def _report_all_connectors(self, *, force: bool) -> None:
         for evse in self.evses.values():
-            await self._report_status(evse, force=True)
+            await self.report_status(evse, force=force)
 
-    async def _report_status(self, evse: Evse, *, force: bool = False) -> None:
-        """Tell the CSMS the connector's availability: NotifyEvent on 2.1 (StatusNotification is
-        deprecated there), StatusNotification on 2.0.1."""
-        status = evse.derived_status()
-        evse.status = status
-        self.dm.set_actual(
-            "Connector", "AvailabilityState", status.value, evse=evse.evse_id, connector=evse.connector_id
-        )
+    async def report_status(
+        self, evse: Evse, *, force: bool = False, use_status_notification: bool = False
+    ) -> None:
+        """Tell the CSMS each connector's availability when it changed: NotifyEvent on 2.1
+        (StatusNotification is deprecated there), StatusNotification on 2.0.1 (G01)."""
+        for connector in evse.connectors:
+            status = evse.derived_status(connector, self.station_operative)
+            if connector.status != status:
+                connector.status = status
+                self.dm.set_actual(
+                    "Connector",
+                    "AvailabilityState",
+                    status.value,
+                    evse=evse.evse_id,
+                    connector=connector.connector_id,
+                    validate=False,
+                )
+            # G01.FR.08: siblings of the connector in use are not reported.
+            sibling_in_use = evse.plugged and evse.plugged_connector != connector.connector_id
+            if sibling_in_use and not force:
+                continue
+            if status == connector.reported_status and not force:
+                continue
+            if await self._send_status(evse, connector, status, use_status_notification):
+                connector.reported_status = status
         self.evse_changed.emit(evse)
+
+    async def _send_status(
+        self, evse: Evse, connector: Connector, status: ConnectorStatus, use_status_notification: bool
+    ) -> bool:
         conn = self.connection
-        if conn is None or not self.online or (status == evse.reported_status and not force):
-            return
-        now = utc_timestamp(self.clock.now())
+        if conn is None or not self.online:
+            return False
+        now = utc_timestamp(self.now())
         try:
-            if conn.version is OcppVersion.V21:
+            if conn.version is OcppVersion.V21 and not use_status_notification:
                 await conn.call(
                     "NotifyEvent",
                     {
@@ -325,7 +450,7 @@ class Station:
                                 "eventNotificationType": "HardWiredNotification",
                                 "component": {
                                     "name": "Connector",
-                                    "evse": {"id": evse.evse_id, "connectorId": evse.connector_id},
+                                    "evse": {"id": evse.evse_id, "connectorId": connector.connector_id},
                                 },
                                 "variable": {"name": "AvailabilityState"},
                             }
@@ -339,322 +464,149 @@ class Station:
                         "timestamp": now,
                         "connectorStatus": status.value,
                         "evseId": evse.evse_id,
-                        "connectorId": evse.connector_id,
+                        "connectorId": connector.connector_id,
                     },
                 )
-            evse.reported_status = status
         except (CallTimeout, OcppError, ConnectionLost) as exc:
             log.info("%s: status report failed: %s", self.station_id, exc)
+            return False
+        return True
 
     def _next_event_id(self) -> int:
         self._event_id += 1
         return self._event_id
 
-    # ================================================================== transaction queue
+    async def set_fault(self, evse_id: int, faulted: bool, connector_id: int | None = None) -> None:
+        """Inject or clear a fault on a connector (all of the EVSE's when none is named)."""
+        evse = self.evse(evse_id)
+        for connector in evse.connectors:
+            if connector_id in (None, connector.connector_id):
+                connector.faulted = faulted
+        if faulted:
+            evse.message = "Out of order"
+            if evse.reservation is not None:
+                await self.remove_reservation(evse, "Removed")
+        else:
+            evse.message = "Available: plug in or present a card" if not evse.plugged else evse.message
+        await self.report_status(evse)
 
-    def _enqueue(self, payload: dict[str, Any]) -> None:
-        if not self.online:
-            payload["offline"] = True  # E11/E12: queued while the CSMS was unreachable
-        self._queue.append(QueuedEvent(payload))
+    async def set_availability(self, evse_id: int | None, connector_id: int | None, operative: bool) -> None:
+        """Apply a ChangeAvailability now (station, EVSE or connector) and persist it (G01.FR.02)."""
+        if evse_id in (None, 0):
+            self.station_operative = operative
+            self.store.save_availability(0, 0, operative)
+        else:
+            evse = self.evse(evse_id)
+            if connector_id:
+                connector = evse.connector(connector_id)
+                if connector is not None:
+                    connector.operative = operative
+            else:
+                evse.operative = operative
+            self.store.save_availability(evse_id, connector_id or 0, operative)
+        for evse in self.evses.values():
+            if not operative and evse.reservation is not None and evse_id in (None, 0, evse.evse_id):
+                await self.remove_reservation(evse, "Removed")
+            await self.report_status(evse)
+
+    # ================================================================== outgoing queue
+
+    def enqueue(self, action: str, payload: dict[str, Any]) -> None:
+        """Queue a message that must reach the CSMS in order, even across restarts (E11-E13)."""
+        if not self.online and action == "TransactionEvent":
+            payload["offline"] = True  # queued while the CSMS was unreachable (E12)
+        self.store.queue_push(action, payload)
         self._queue_wake.set()
+        self.state_changed.emit(self)
 
     @property
     def queued_events(self) -> int:
-        return len(self._queue)
+        return self.store.queue_len()
+
+    @property
+    def oldest_queued_age(self) -> float | None:
+        """Seconds (of the station's clock) the oldest unsent message has been waiting."""
+        oldest = self.store.queue_oldest_created()
+        if oldest is None:
+            return None
+        return max(0.0, self.now().timestamp() - oldest)
 
     async def _queue_loop(self) -> None:
-        """Send queued TransactionEvents in order, one at a time, retrying per E13."""
+        """Send queued messages in order, one at a time, retrying per E13."""
         while True:
-            if not self._queue or not self.online or self.connection is None:
+            item = self.store.queue_peek() if self.online and self.connection is not None else None
+            if item is None:
                 self._queue_wake.clear()
                 await self._queue_wake.wait()
                 continue
-            item = self._queue[0]
             conn = self.connection
-            item.attempts += 1
+            assert conn is not None
+            attempts = item.attempts + 1
+            self.store.queue_update(item.id, attempts=attempts)
             try:
-                response = await conn.call("TransactionEvent", item.payload)
+                response = await conn.call(item.action, item.payload)
             except ConnectionLost:
-                item.attempts -= 1  # not an attempt: it never reached the CSMS
+                self.store.queue_update(item.id, attempts=attempts - 1)  # it never reached the CSMS
+                self._queue_wake.clear()
+                await self._queue_wake.wait()
                 continue
             except CallTimeout:
-                attempts = self.dm.get_int("OCPPCommCtrlr", "MessageAttempts", instance="TransactionEvent")
-                if item.attempts < attempts:
+                limit = self.dm.get_int("OCPPCommCtrlr", "MessageAttempts", "TransactionEvent", default=3)
+                if attempts < limit:
                     interval = self.dm.get_int(
-                        "OCPPCommCtrlr", "MessageAttemptInterval", instance="TransactionEvent"
+                        "OCPPCommCtrlr", "MessageAttemptInterval", "TransactionEvent", default=60
                     )
-                    await self.clock.sleep(interval * item.attempts)
+                    await self.clock.sleep(interval * attempts)
                     continue
-                log.warning("%s: TransactionEvent dropped after %d attempts", self.station_id, item.attempts)
+                log.warning("%s: %s dropped after %d attempts", self.station_id, item.action, attempts)
             except OcppError as exc:
-                log.warning("%s: CSMS refused TransactionEvent: %s", self.station_id, exc)
+                log.warning("%s: CSMS refused %s: %s", self.station_id, item.action, exc)
             else:
-                self._on_transaction_response(item.payload, response)
-            if self._queue and self._queue[0] is item:
-                self._queue.popleft()
+                if item.action == "TransactionEvent":
+                    self.on_transaction_response(item.payload, response)
+            self.store.queue_pop(item.id)
+            self.state_changed.emit(self)
 
-    def _on_transaction_response(self, request: dict[str, Any], response: dict[str, Any]) -> None:
-        info = response.get("idTokenInfo")
-        if not info or info.get("status") == "Accepted":
-            return
-        tx_id = request["transactionInfo"]["transactionId"]
+    # ================================================================== persistence
+
+    def _restore_persistent_state(self) -> None:
+        values = self.store.load_device_model()
+        if values:
+            skipped = self.dm.load_persisted(values)
+            for reason in skipped:
+                log.warning("%s: device model value not restored: %s", self.station_id, reason)
+        self.dm.on_change(lambda *_: self.store.save_device_model(self.dm.to_persisted()))
+        for (evse_id, connector_id), operative in self.store.load_availability().items():
+            if evse_id == 0:
+                self.station_operative = operative
+            elif evse_id in self.evses:
+                evse = self.evses[evse_id]
+                connector = evse.connector(connector_id) if connector_id else None
+                if connector is not None:
+                    connector.operative = operative
+                elif not connector_id:
+                    evse.operative = operative
         for evse in self.evses.values():
-            tx = evse.transaction
-            if (
-                tx is not None
-                and tx.transaction_id == tx_id
-                and self.dm.get_bool("TxCtrlr", "StopTxOnInvalidId")
-            ):
-                evse.message = f"Card refused by CSMS: {info['status']}"
-                self._spawn(self._deauthorize(evse, "Deauthorized", "DeAuthorized"), "deauthorize")
+            for connector in evse.connectors:
+                connector.status = evse.derived_status(connector, self.station_operative)
 
-    # ================================================================== user actions
-
-    async def plug(self, evse_id: int, ev: EVModel | None = None) -> None:
-        """The driver plugs an EV into the EVSE's connector."""
-        evse = self._evse(evse_id)
-        if evse.plugged:
-            return
-        evse.plugged = True
-        evse.ev = ev or EVModel.typical_ac()
-        evse.message = "EV connected: present a card" if evse.authorized is None else "Starting…"
-        await self._report_status(evse)
-        await self._evaluate(evse, "CablePluggedIn")
-
-    async def unplug(self, evse_id: int) -> None:
-        evse = self._evse(evse_id)
-        if not evse.plugged:
-            return
-        evse.plugged = False
-        await self._evaluate(evse, "EVCommunicationLost", stopped_reason="EVDisconnected")
-        evse.ev = None
-        if evse.transaction is None:
-            evse.authorized = None
-            evse.message = "Available: plug in or present a card"
-        await self._report_status(evse)
-
-    async def tap(self, id_token: str, evse_id: int | None = None, token_type: str = "ISO14443") -> str:
-        """A card at the reader: stops the transaction it started, otherwise authorizes.
-
-        Returns the authorization status shown on the station's display.
-        """
-        token = {"idToken": id_token, "type": token_type}
+    def _save_all(self) -> None:
         for evse in self.evses.values():
-            auth = evse.authorized
-            if (
-                auth is not None
-                and auth["idToken"].upper() == id_token.upper()
-                and (evse_id in (None, evse.evse_id))
-            ):
-                evse.message = "Card accepted: stopping"
-                await self._deauthorize(evse, "StopAuthorized", "Local")
-                return "Accepted"
-        target = self._pick_evse_for_token(evse_id)
-        if target is None:
-            return "NoEVSE"
-        status = await self._authorize(token)
-        if status != "Accepted":
-            target.message = f"Card refused: {status}"
-            self.evse_changed.emit(target)
-            return status
-        target.authorized = token
-        target.authorized_at = self.clock.monotonic()
-        target.message = (
-            "Card accepted: plug in your EV" if not target.plugged else "Card accepted: charging starts"
-        )
-        await self._evaluate(target, "Authorized")
-        if not target.plugged:
-            self._spawn(self._connection_timeout(target, target.authorized_at), "ev-connect-timeout")
-        return status
-
-    def _pick_evse_for_token(self, evse_id: int | None) -> Evse | None:
-        if evse_id is not None:
-            return self._evse(evse_id)
-        candidates = [e for e in self.evses.values() if e.operative and e.authorized is None]
-        plugged = [e for e in candidates if e.plugged]
-        return (plugged or candidates or [None])[0]
-
-    async def _authorize(self, token: dict[str, Any]) -> str:
-        conn = self.connection
-        if conn is None or not self.online:
-            # Offline: without a local list (issue 3) only OfflineTxForUnknownIdEnabled helps.
-            return "Accepted" if self.dm.get_bool("AuthCtrlr", "OfflineTxForUnknownIdEnabled") else "Unknown"
-        try:
-            response = await conn.call("Authorize", {"idToken": token})
-        except (CallTimeout, ConnectionLost):
-            return "Accepted" if self.dm.get_bool("AuthCtrlr", "OfflineTxForUnknownIdEnabled") else "Unknown"
-        except OcppError as exc:
-            log.info("%s: Authorize failed: %s", self.station_id, exc)
-            return "Invalid"
-        return str(response["idTokenInfo"]["status"])
-
-    async def _connection_timeout(self, evse: Evse, authorized_at: float | None) -> None:
-        """EVConnectionTimeOut: authorized but never plugged in (E03 alt., trigger EVConnectTimeout)."""
-        timeout = self.dm.get_int("TxCtrlr", "EVConnectionTimeOut")
-        if timeout <= 0:
-            return
-        await self.clock.sleep(timeout)
-        if evse.authorized_at == authorized_at and not evse.plugged and evse.authorized is not None:
-            evse.message = "No EV connected in time: authorization expired"
-            await self._deauthorize(evse, "EVConnectTimeout", "Timeout")
-
-    async def _deauthorize(self, evse: Evse, trigger: str, stopped_reason: str) -> None:
-        evse.authorized = None
-        evse.authorized_at = None
-        await self._evaluate(evse, trigger, stopped_reason=stopped_reason)
-        if not evse.plugged and evse.transaction is None:
-            evse.message = "Available: plug in or present a card"
-        self.evse_changed.emit(evse)
-
-    async def remote_start(self, evse: Evse, token: dict[str, Any], remote_start_id: int) -> None:
-        """Act on an accepted RequestStartTransaction (F01/F02), after the response went out."""
-        if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart"):
-            status = await self._authorize(token)
-            if status != "Accepted":
-                evse.message = f"Remote start refused: {status}"
-                self.evse_changed.emit(evse)
-                return
-        evse.authorized = token
-        evse.authorized_at = self.clock.monotonic()
-        evse.message = "Remote start: plug in your EV" if not evse.plugged else "Remote start: charging"
-        if evse.transaction is not None:
-            evse.transaction.remote_start_id = remote_start_id
-        else:
-            self._pending_remote_start[evse.evse_id] = remote_start_id
-        await self._evaluate(evse, "RemoteStart")
-        if not evse.plugged:
-            self._spawn(self._connection_timeout(evse, evse.authorized_at), "ev-connect-timeout")
-
-    async def remote_stop(self, evse: Evse) -> None:
-        evse.message = "Stopped by the operator"
-        await self._deauthorize(evse, "RemoteStop", "Remote")
-
-    # ================================================================== transaction rules
-
-    async def _evaluate(self, evse: Evse, trigger: str, *, stopped_reason: str = "Local") -> None:
-        """Start, update or end the EVSE's transaction after a change (TxStartPoint/TxStopPoint)."""
-        now = evse.conditions()
-        tx = evse.transaction
-        if tx is None:
-            if set(self.dm.get_list("TxCtrlr", "TxStartPoint")) & now:
-                self._start_transaction(evse, trigger)
-        elif self._stop_condition_lost(tx, now):
-            self._end_transaction(evse, trigger, stopped_reason)
-        else:
-            self._send_event(evse, "Updated", trigger)
-        self.evse_changed.emit(evse)
-
-    def _stop_condition_lost(self, tx: Transaction, now: set[str]) -> bool:
-        tx.conditions_seen |= now
-        return bool((set(self.dm.get_list("TxCtrlr", "TxStopPoint")) & tx.conditions_seen) - now)
-
-    def _start_transaction(self, evse: Evse, trigger: str) -> None:
-        tx = Transaction(str(uuid.uuid4()), self.clock.now())
-        tx.last_periodic = self.clock.monotonic()
-        remote = self._pending_remote_start.pop(evse.evse_id, None)
-        if remote is not None:
-            tx.remote_start_id = remote
-            trigger = "RemoteStart"
-        tx.conditions_seen = evse.conditions()
-        evse.transaction = tx
-        evse.last_transaction_id = tx.transaction_id
-        self._send_event(evse, "Started", trigger)
-
-    def _end_transaction(self, evse: Evse, trigger: str, stopped_reason: str) -> None:
-        self._send_event(evse, "Ended", trigger, stopped_reason=stopped_reason)
-        evse.transaction = None
-        if evse.scheduled_operative is not None:
-            evse.operative, evse.scheduled_operative = evse.scheduled_operative, None
-        if evse.plugged:
-            evse.message = "Transaction ended: unplug the EV"
-        self._spawn(self._report_status(evse), "status")
-
-    def _send_event(
-        self, evse: Evse, event_type: str, trigger: str, *, stopped_reason: str | None = None
-    ) -> None:
-        tx = evse.transaction
-        assert tx is not None
-        # Physics first, so the values in this event are those of this instant.
-        evse.reading = evse.electrics.step(0.0, evse.ev, None, evse.energizing and event_type != "Ended")
-        state = evse.charging_state() if event_type != "Ended" else ChargingState.IDLE
-        info: dict[str, Any] = {"transactionId": tx.transaction_id}
-        if state != tx.charging_state or event_type == "Started":
-            info["chargingState"] = state.value
-            tx.charging_state = state
-        if stopped_reason is not None and event_type == "Ended":
-            info["stoppedReason"] = stopped_reason
-        if tx.remote_start_id is not None:
-            info["remoteStartId"] = tx.remote_start_id
-            tx.remote_start_id = None
-        payload: dict[str, Any] = {
-            "eventType": event_type,
-            "timestamp": utc_timestamp(self.clock.now()),
-            "triggerReason": trigger,
-            "seqNo": tx.next_seq(),
-            "transactionInfo": info,
-        }
-        if (evse.plugged and not tx.evse_reported) or event_type == "Started":
-            payload["evse"] = {"id": evse.evse_id, "connectorId": evse.connector_id}
-            tx.evse_reported = evse.plugged or tx.evse_reported
-        if evse.authorized is not None and not tx.token_reported:
-            payload["idToken"] = dict(evse.authorized)
-            tx.id_token = evse.authorized
-            tx.token_reported = True
-        phases = evse.reading.phases_in_use if evse.reading else 0
-        if phases and phases != tx.phases_reported:
-            payload["numberOfPhasesUsed"] = phases
-            tx.phases_reported = phases
-        sampling = _SAMPLING.get((event_type, trigger)) or _SAMPLING.get((event_type, None))
-        if sampling is not None and evse.reading is not None:
-            variable, context = sampling
-            mv = build_meter_value(
-                evse.reading, self.dm.get_list("SampledDataCtrlr", variable), context, self.clock.now()
-            )
-            if mv is not None:
-                payload["meterValue"] = [mv]
-        self._enqueue(payload)
-
-    # ================================================================== physics
-
-    async def _tick_loop(self) -> None:
-        """Step every EVSE's physics once per tick of simulated time; emit periodic values."""
-        step = self.config.tick_seconds
-        last = self.clock.monotonic()
-        while True:
-            await self.clock.sleep(step)
-            now = self.clock.monotonic()
-            dt, last = now - last, now
-            for evse in self.evses.values():
-                self._tick_evse(evse, dt, now)
-
-    def _tick_evse(self, evse: Evse, dt: float, now: float) -> None:
-        evse.reading = evse.electrics.step(dt, evse.ev, None, evse.energizing)
-        tx = evse.transaction
-        conditions = evse.conditions()
-        if tx is None and "EnergyTransfer" in conditions:
-            if "EnergyTransfer" in self.dm.get_list("TxCtrlr", "TxStartPoint"):
-                self._start_transaction(evse, "ChargingStateChanged")
-        elif tx is not None and self._stop_condition_lost(tx, conditions):
-            self._end_transaction(evse, "ChargingStateChanged", "StoppedByEV")
-        elif tx is not None:
-            state = evse.charging_state()
-            if tx.charging_state is not None and state != tx.charging_state:
-                self._send_event(evse, "Updated", "ChargingStateChanged")
-            interval = self.dm.get_int("SampledDataCtrlr", "TxUpdatedInterval")
-            if interval > 0 and now - tx.last_periodic >= interval:
-                tx.last_periodic += interval * ((now - tx.last_periodic) // interval)
-                self._send_event(evse, "Updated", "MeterValuePeriodic")
-            if evse.energizing:
-                evse.message = _charging_message(evse)
-        self.evse_changed.emit(evse)
+            self.store.put(f"meter.{evse.evse_id}", repr(evse.electrics.meter.register_wh))
+            self.save_transaction(evse)
+        self.store.put("alive", repr(self.now().timestamp()))
 
     # ================================================================== helpers
 
-    def _evse(self, evse_id: int) -> Evse:
+    def evse(self, evse_id: int) -> Evse:
         try:
             return self.evses[evse_id]
         except KeyError:
             raise ValueError(f"station {self.station_id} has no EVSE {evse_id}") from None
+
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """Run `coro` in the background; its failure is logged, never lost."""
+        return self._spawn(coro, name)
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -673,27 +625,13 @@ class Station:
         self.state_changed.emit(self)
 
 
-# Which SampledDataCtrlr variable and reading context feed the meter values of an event:
-# (eventType, triggerReason or None for "any other") -> (variable, context). Updated events
-# for other triggers carry no meter values.
-_SAMPLING: dict[tuple[str, str | None], tuple[str, str]] = {
-    ("Started", None): ("TxStartedMeasurands", "Transaction.Begin"),
-    ("Updated", "MeterValuePeriodic"): ("TxUpdatedMeasurands", "Sample.Periodic"),
-    ("Updated", "Trigger"): ("TxUpdatedMeasurands", "Trigger"),
-    ("Ended", None): ("TxEndedMeasurands", "Transaction.End"),
-}
-
-
-def _charging_message(evse: Evse) -> str:
-    r = evse.reading
-    if r is None or evse.ev is None:
-        return "Charging"
-    state = evse.charging_state()
-    if state is ChargingState.SUSPENDED_EV:
-        return f"EV full or paused ({evse.ev.soc_percent:.0f} %)"
-    if state is ChargingState.SUSPENDED_EVSE:
-        return "Paused by the station"
-    return f"Charging {r.power_w / 1000:.1f} kW · {evse.ev.soc_percent:.0f} %"
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 __all__ = ["ConnectorStatus", "LinkState", "Station"]
