@@ -488,7 +488,7 @@ def test_set_variables_read_only_is_rejected(dm: DeviceModel) -> None:
         ("SmartChargingCtrlr", "LimitChangeSignificance", "100.5", "ValueTooHigh"),
         ("SecurityCtrlr", "OrganizationName", "O" * 65, "TooLargeElement"),
         # OptionList / MemberList / SequenceList membership
-        ("AuthCacheCtrlr", "Policy", "FIFO", "InvalidValue"),
+        ("AuthCacheCtrlr", "Policy", "MRU", "InvalidValue"),
         ("AuthCacheCtrlr", "Policy", "", "InvalidValue"),
         ("TxCtrlr", "TxStartPoint", "PowerPathClosed,Teleported", "InvalidValue"),
         ("TxCtrlr", "TxStartPoint", "Authorized,Authorized", "InvalidValue"),

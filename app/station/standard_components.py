@@ -789,6 +789,7 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
         _rw(auth, "LocalPreAuthorize", "false"),
         _rw(auth, "OfflineTxForUnknownIdEnabled", "false"),
         _rw(auth, "DisableRemoteAuthorization", "false"),
+        _rw(auth, "MasterPassGroupId", "", max_limit=36),  # C16: empty = no master pass
         _const(auth, "SupportedIdTokenType", SUPPORTED_ID_TOKEN_TYPES, values_list=ID_TOKEN_TYPES),
     ]
 
@@ -797,7 +798,7 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
         _const(cache, "Available", "true"),
         _rw(cache, "Enabled", "true"),
         _rw(cache, "LifeTime", "86400", unit="s", min_limit=0),  # §2.5.3: s
-        _rw(cache, "Policy", "LRU", values_list="LRU"),
+        _rw(cache, "Policy", "LRU", values_list="LRU,LFU,FIFO,CUSTOM"),
         _live(cache, "Storage", "0", max_limit=65536, monitoring=False),
         _rw(cache, "DisablePostAuthorize", "false"),
     ]
