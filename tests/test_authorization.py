@@ -932,7 +932,7 @@ def test_C01_FR_03_and_C09_FR_03_same_token_or_same_group(auth: Authorizer) -> N
 async def test_C16_master_pass_group(auth: Authorizer, dm: DeviceModel, csms: FakeCsms) -> None:
     police = {"status": "Accepted", "groupIdToken": {"idToken": "POLICE", "type": "Central"}}
     assert not auth.is_master_pass(police)  # MasterPassGroupId not configured
-    add_variable(dm, AUTH, "MasterPassGroupId", DataType.STRING, "Police", max_limit=36)
+    dm.set_actual(AUTH, "MasterPassGroupId", "Police")
     assert auth.is_master_pass(police)
     assert not auth.is_master_pass({"status": "Accepted"})
     assert not auth.is_master_pass(None)
