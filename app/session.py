@@ -61,6 +61,7 @@ class Session:
     async def remove_station(self, station_id: str) -> None:
         station = self.stations.pop(station_id)
         await station.stop()
+        station.close()
         if self.csms is not None:
             self.csms.mirror_stations.discard(station_id)
         self.station_removed.emit(station)
@@ -69,6 +70,7 @@ class Session:
         for station in list(self.stations.values()):
             with contextlib.suppress(Exception):
                 await station.stop()
+            station.close()
         if self.csms is not None:
             await self.csms.stop()
         if self._writer is not None:
