@@ -86,7 +86,8 @@ async def clicks_to_a_charge(qtbot, qtmodeltester, session: Session, window: Mai
     station = await window.start(csms_url=None, station_id="CB-UI-1", evse_count=2)
     assert window.windowTitle() == "ChargeBench"
     assert session.csms is not None
-    assert window.connection_bar.url.text() == session.csms.url
+    assert window.csms_bar.url.text() == session.csms.url
+    assert "Running" in window.csms_bar.status.text()
     await wait_until(lambda: station.online, 10, "the station to come online")
 
     panel = window.stations.panel_for(station)
@@ -180,40 +181,48 @@ def test_bridge_batches_records_into_one_insert_and_resyncs_after_a_trim(qtbot, 
         bridge.close()
 
 
-def test_disconnect_and_connect_under_a_new_id(qtbot, loop: asyncio.AbstractEventLoop) -> None:
+def test_stop_start_and_edit_under_a_new_id(qtbot, loop: asyncio.AbstractEventLoop) -> None:
     session = Session()
     window = MainWindow(session, evse_count=1)
     qtbot.addWidget(window)
     window.show()
-    bar = window.connection_bar
+    pane = window.station_list
 
     async def scenario() -> None:
         try:
             first = await window.start(csms_url=None, station_id="CB-UI-2", evse_count=1)
             await wait_until(lambda: first.online, 10, "the station to come online")
             window.bridge.flush()
-            assert bar.disconnect_button.isEnabled()
-            qtbot.mouseClick(bar.disconnect_button, Qt.MouseButton.LeftButton)
+            assert pane.start_button.text() == "Stop"
+            qtbot.mouseClick(pane.start_button, Qt.MouseButton.LeftButton)
             await wait_until(lambda: first.state is LinkState.STOPPED, 5, "the station to stop")
             window.bridge.flush()
-            assert "Stopped" in bar.status.text()
-            assert not bar.disconnect_button.isEnabled()
+            assert "Stopped" in pane.row_texts()[0]
+            assert pane.start_button.text() == "Start"
+            qtbot.mouseClick(pane.start_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: first.online, 10, "the station to come back online")
 
-            bar.station_id.setText("CB-UI-3")
-            qtbot.mouseClick(bar.connect_button, Qt.MouseButton.LeftButton)
-            await wait_until(lambda: "CB-UI-3" in session.stations, 5, "the new station")
+            # Edit: a new id replaces the station (a different station to the CSMS).
+            dialog = window.open_edit_dialog(first)
+            assert dialog.keep_radio.isChecked()
+            dialog.station_id.setText("CB-UI-3")
+            dialog.accept()
+            await wait_until(lambda: "CB-UI-3" in session.stations, 5, "the edited station")
             second = session.stations["CB-UI-3"]
-            await wait_until(lambda: second.online, 10, "the new station to come online")
+            await wait_until(lambda: second.online, 10, "the edited station to come online")
             window.bridge.flush()
             assert "CB-UI-2" not in session.stations
             assert window.stations.panel_for(first) is None
             assert window.stations.panel_for(second) is not None
-            assert "Online" in bar.status.text()
+            assert pane.current() is second
 
-            bar.url.setText("http://nowhere")
-            qtbot.mouseClick(bar.connect_button, Qt.MouseButton.LeftButton)
-            await asyncio.sleep(0.05)
-            assert "ws://" in bar.status.text()  # refused, with the reason
+            # A bad URL is refused in the dialog, with the reason, and changes nothing.
+            dialog = window.open_edit_dialog(second)
+            dialog.csms_url.setText("http://nowhere")
+            dialog.accept()
+            assert dialog.isVisible()
+            assert "ws://" in dialog.error.text()
+            dialog.reject()
             assert session.stations["CB-UI-3"] is second
         finally:
             await window.shutdown()

@@ -71,8 +71,20 @@ class InspectorModel(QAbstractTableModel):
         self._show_mirrors = False
         self._only_problems = False
         self._text = ""
+        self._station: str | None = None
 
     # ------------------------------------------------------------------ filter
+
+    @property
+    def station_filter(self) -> str | None:
+        return self._station
+
+    def set_station_filter(self, station_id: str | None) -> None:
+        """Show only frames of this station (None: all stations)."""
+        station_id = station_id or None
+        if station_id != self._station:
+            self._station = station_id
+            self._refilter()
 
     @property
     def show_mirrors(self) -> bool:
@@ -101,6 +113,8 @@ class InspectorModel(QAbstractTableModel):
     def accepts(self, record: CaptureRecord) -> bool:
         if record.mirror and not self._show_mirrors:
             return False
+        if self._station is not None and record.station != self._station:
+            return False
         if self._only_problems and not (record.problems or record.notes):
             return False
         if self._text:
@@ -116,7 +130,10 @@ class InspectorModel(QAbstractTableModel):
 
     def _filtered(self, records: Iterable[CaptureRecord]) -> list[CaptureRecord]:
         if not self._show_mirrors and not self._only_problems and not self._text:
-            return [r for r in records if not r.mirror]
+            if self._station is None:
+                return [r for r in records if not r.mirror]
+            station = self._station
+            return [r for r in records if not r.mirror and r.station == station]
         accepts = self.accepts
         return [r for r in records if accepts(r)]
 
@@ -155,7 +172,7 @@ class InspectorModel(QAbstractTableModel):
     @property
     def filtering(self) -> bool:
         """True when a filter beyond the default mirror hiding is active."""
-        return self._only_problems or bool(self._text)
+        return self._only_problems or bool(self._text) or self._station is not None
 
     def record(self, row: int) -> CaptureRecord:
         return self._rows[row]

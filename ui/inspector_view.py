@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -50,6 +51,7 @@ from ui.inspector_model import (
 )
 
 ROW_HEIGHT = 22
+ALL_STATIONS = "All stations"
 DEBOUNCE_FROM_ROWS = 50_000
 _WIDTHS = {
     COL_SEQ: 44,
@@ -281,6 +283,12 @@ class InspectorView(QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(200)
         self._filter_timer.timeout.connect(self.apply_filter)
+        self.station = QComboBox()
+        self.station.setToolTip("Show the frames of one station only")
+        self.station.setMinimumContentsLength(8)
+        self.station.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.station.addItem(ALL_STATIONS, None)
+        self.station.currentIndexChanged.connect(self._on_station)
         self.only_problems = QCheckBox("Only problems")
         self.only_problems.setToolTip("Show only frames with validation problems or protocol notes")
         self.only_problems.toggled.connect(model.set_only_problems)
@@ -292,8 +300,11 @@ class InspectorView(QWidget):
         self.show_mirrors.toggled.connect(model.set_show_mirrors)
         self.count = QLabel()
         self.count.setObjectName("muted")
+        self.count.setMinimumWidth(1)  # clipped rather than widening a narrow window
+        self.filter.setMinimumWidth(120)
         bar.addWidget(title)
         bar.addSpacing(8)
+        bar.addWidget(self.station)
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.only_problems)
         bar.addWidget(self.show_mirrors)
@@ -323,6 +334,29 @@ class InspectorView(QWidget):
         else:
             self._filter_timer.start()
 
+    def set_station_ids(self, station_ids: list[str]) -> None:
+        """The stations the combo offers; keeps the current choice while that station exists."""
+        current = self.station.currentData()
+        self.station.blockSignals(True)
+        try:
+            self.station.clear()
+            self.station.addItem(ALL_STATIONS, None)
+            for station_id in station_ids:
+                self.station.addItem(station_id, station_id)
+            index = self.station.findData(current) if current is not None else 0
+            self.station.setCurrentIndex(max(index, 0))
+        finally:
+            self.station.blockSignals(False)
+        self._on_station()
+
+    def show_station(self, station_id: str | None) -> None:
+        """Filter to one station (None: all), as if picked in the combo."""
+        index = self.station.findData(station_id) if station_id is not None else 0
+        self.station.setCurrentIndex(max(index, 0))
+
+    def _on_station(self, *_: Any) -> None:
+        self.model.set_station_filter(self.station.currentData())
+
     def apply_filter(self) -> None:
         self._filter_timer.stop()
         self.model.set_text_filter(self.filter.text())
@@ -347,6 +381,7 @@ class InspectorView(QWidget):
         if m.mirror_count and not m.show_mirrors:
             text += f" · {m.mirror_count:,} CSMS-side copies hidden"
         self.count.setText(text)
+        self.count.setToolTip(text)
 
     def select_row(self, row: int) -> None:
         index = self.model.index(row, 0)

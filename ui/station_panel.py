@@ -1,9 +1,12 @@
 """The emulated stations as a tester sees them: link state, and per EVSE what a driver sees.
 
 Each EVSE card shows the connector (coloured by its OCPP status, pulsing while energy flows),
-the driver display, the live meter in big numbers and the two things a driver does: plug in
-and tap a card. Widgets only read station state when the bridge says it changed, and the
-buttons run the same station coroutines the CLI and scenarios use.
+the driver display, the outcome of the last authorization, the live meter in big numbers and
+the things a driver or a tester does: plug in, tap a card, inject a fault. The header shows
+the link, the queue of messages the CSMS has not received yet, and the tester's levers: cut
+the network, reboot, browse the device model. Widgets only read station state when the
+bridge says it changed (plus a 1 s tick for ages), and the buttons run the same station
+coroutines the CLI and scenarios use.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -30,6 +34,8 @@ from app.station.evse import ChargingState, ConnectorStatus, Evse
 from app.station.station import LinkState, Station
 from ui import theme
 from ui.inspector_model import version_label
+from ui.station_dialog import SECURITY_CHOICES, connector_name
+from ui.station_list import queue_age_text
 from ui.tasks import TaskRunner
 
 DEFAULT_CARD = "CB-DEMO-0001"
@@ -178,7 +184,7 @@ class EvseCard(QFrame):
         names.setSpacing(2)
         self.title = QLabel(f"EVSE {evse.evse_id}")
         self.title.setObjectName("sectionTitle")
-        self.subtitle = QLabel(f"{_connector_name(evse.connector_type)} · connector {evse.connector_id}")
+        self.subtitle = QLabel(_connectors_text(evse))
         self.subtitle.setObjectName("muted")
         names.addStretch(1)
         names.addWidget(self.title)
@@ -222,12 +228,25 @@ class EvseCard(QFrame):
         self.charging_state = QLabel("—")
         facts.addWidget(label, 1, 0)
         facts.addWidget(self.charging_state, 1, 1)
+        label = QLabel("Card")
+        label.setObjectName("muted")
+        auth_row = QHBoxLayout()
+        auth_row.setSpacing(6)
+        self.auth = Pill()
+        self.auth.setToolTip("Outcome of the last authorization at this EVSE (Authorize or local)")
+        self.auth_none = QLabel("no card presented yet")
+        self.auth_none.setObjectName("muted")
+        auth_row.addWidget(self.auth)
+        auth_row.addWidget(self.auth_none)
+        auth_row.addStretch(1)
+        facts.addWidget(label, 2, 0)
+        facts.addLayout(auth_row, 2, 1)
         label = QLabel("Meter")
         label.setObjectName("muted")
         self.meter = QLabel("—")
         self.meter.setToolTip("Energy register of the EVSE meter, and the current the EV draws")
-        facts.addWidget(label, 2, 0)
-        facts.addWidget(self.meter, 2, 1)
+        facts.addWidget(label, 3, 0)
+        facts.addWidget(self.meter, 3, 1)
         facts.setColumnStretch(1, 1)
         outer.addLayout(facts)
 
@@ -237,6 +256,14 @@ class EvseCard(QFrame):
         self.plug_button.setMinimumWidth(84)
         self.plug_button.setToolTip("Connect (or disconnect) a simulated EV to this EVSE")
         self.plug_button.clicked.connect(self._toggle_plug)
+        self.connector = QComboBox()
+        self.connector.setToolTip("Which connector the EV is plugged into")
+        for connector in evse.connectors:
+            self.connector.addItem(
+                f"#{connector.connector_id} {connector_name(connector.connector_type)}",
+                connector.connector_id,
+            )
+        self.connector.setVisible(len(evse.connectors) > 1)
         card_label = QLabel("Card")
         card_label.setObjectName("muted")
         self.card = QLineEdit(DEFAULT_CARD)
@@ -246,11 +273,17 @@ class EvseCard(QFrame):
         self.tap_button = QPushButton("Tap card")
         self.tap_button.setToolTip("Present the card: authorizes, or stops the transaction it started")
         self.tap_button.clicked.connect(self._tap)
+        self.fault_button = QPushButton("Fault")
+        self.fault_button.setToolTip("Inject a hardware fault: the connector goes Faulted (and back)")
+        self.fault_button.clicked.connect(self._toggle_fault)
+        actions.addWidget(self.connector)
         actions.addWidget(self.plug_button)
         actions.addSpacing(6)
         actions.addWidget(card_label)
         actions.addWidget(self.card, 1)
         actions.addWidget(self.tap_button)
+        actions.addSpacing(6)
+        actions.addWidget(self.fault_button)
         outer.addLayout(actions)
 
         self.refresh()
@@ -262,7 +295,16 @@ class EvseCard(QFrame):
         if self.evse.plugged:
             self.runner.run(self.station.unplug(evse_id), f"Unplug EVSE {evse_id}")
         else:
-            self.runner.run(self.station.plug(evse_id), f"Plug in EVSE {evse_id}")
+            connector_id = int(self.connector.currentData() or 1)
+            self.runner.run(self.station.plug(evse_id, connector_id=connector_id), f"Plug in EVSE {evse_id}")
+
+    def _toggle_fault(self) -> None:
+        evse_id = self.evse.evse_id
+        faulted = self.evse.faulted
+        self.runner.run(
+            self.station.set_fault(evse_id, not faulted),
+            f"{'Clear fault on' if faulted else 'Inject fault on'} EVSE {evse_id}",
+        )
 
     def _tap(self) -> None:
         token = self.card.text().strip()
@@ -284,6 +326,24 @@ class EvseCard(QFrame):
         self.glyph.set_state(status, evse.plugged, charging)
         self.display.setText(evse.message or " ")
         self.plug_button.setText("Unplug" if evse.plugged else "Plug in")
+        self.connector.setEnabled(not evse.plugged)
+        self.subtitle.setText(_connectors_text(evse))
+        faulted = evse.faulted
+        self.fault_button.setText("Clear fault" if faulted else "Fault")
+        self.fault_button.setProperty("danger", faulted)
+        self.fault_button.setStyleSheet(
+            f"color: {theme.INVALID.name()}; border-color: {theme.INVALID.name()}; font-weight: 600;"
+            if faulted
+            else ""
+        )
+        auth = evse.auth_status
+        if auth:
+            self.auth.set_state(auth, theme.AUTH_COLOURS.get(auth, "#c76a00"))
+            self.auth.show()
+            self.auth_none.hide()
+        else:
+            self.auth.hide()
+            self.auth_none.show()
 
         reading = evse.reading
         power_w = reading.power_w if reading is not None else 0.0
@@ -318,18 +378,30 @@ class EvseCard(QFrame):
         return float(self.power.text())
 
 
-def _connector_name(connector_type: str) -> str:
-    return {"cType2": "Type 2", "cCCS2": "CCS2", "cCCS1": "CCS1", "cType1": "Type 1"}.get(
-        connector_type, connector_type
+def _connectors_text(evse: Evse) -> str:
+    """'Type 2 · connector 1', or per connector with its status when there are several."""
+    connectors = evse.connectors
+    if len(connectors) == 1:
+        c = connectors[0]
+        return f"{connector_name(c.connector_type)} · connector {c.connector_id}"
+    return " · ".join(
+        f"#{c.connector_id} {connector_name(c.connector_type)} ({c.status.value})" for c in connectors
     )
 
 
 class StationPanel(QWidget):
-    """Header (identity, link, boot, version, queue) and one card per EVSE."""
+    """Header (identity, link, queue, tester's levers) and one card per EVSE."""
+
+    #: The user asked for the device-model browser of this station.
+    deviceModelRequested = Signal(object)
+    #: The user wants to enter the password the workspace did not keep.
+    passwordRequested = Signal(object)
 
     def __init__(self, station: Station, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.station = station
+        self.runner = runner
+        self.password_needed = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
@@ -348,9 +420,7 @@ class StationPanel(QWidget):
         row.addStretch(1)
         row.addWidget(self.link)
         h.addLayout(row)
-        cfg = station.config
-        evses = len(station.evses)
-        self.model_line = QLabel(f"{cfg.vendor} {cfg.model} · {evses} EVSE{'s' if evses != 1 else ''}")
+        self.model_line = QLabel()
         self.model_line.setObjectName("muted")
         self.model_line.setWordWrap(True)
         h.addWidget(self.model_line)
@@ -358,11 +428,51 @@ class StationPanel(QWidget):
         self.facts.setWordWrap(True)
         self.facts.setTextFormat(Qt.TextFormat.RichText)
         h.addWidget(self.facts)
+        self.queue = QLabel()
+        self.queue.setObjectName("queue")
+        self.queue.setTextFormat(Qt.TextFormat.RichText)
+        self.queue.setToolTip(
+            "Messages the CSMS has not received yet (transaction events are kept while offline\n"
+            "and sent in order once the CSMS is reachable again)"
+        )
+        h.addWidget(self.queue)
+        self.notice = QLabel()
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        h.addWidget(self.notice)
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {theme.INVALID.name()};")
         self.error.setWordWrap(True)
         self.error.hide()
         h.addWidget(self.error)
+
+        levers = QHBoxLayout()
+        levers.setSpacing(6)
+        self.network_button = QPushButton("Go offline")
+        self.network_button.setToolTip(
+            "Cut the station's network (the socket drops and stays down) or restore it"
+        )
+        self.network_button.clicked.connect(self._toggle_network)
+        self.reboot_button = QPushButton("Reboot")
+        self.reboot_button.setToolTip(
+            "Power-cycle the station: it boots again (BootNotification with a reason) and ends or\n"
+            "resumes its transactions as its device model says"
+        )
+        self.reboot_button.clicked.connect(self._reboot)
+        self.device_model_button = QPushButton("Device model…")
+        self.device_model_button.setToolTip("Browse and edit the station's components and variables")
+        self.device_model_button.clicked.connect(lambda: self.deviceModelRequested.emit(self.station))
+        self.password_button = QPushButton("Enter password…")
+        self.password_button.setProperty("primary", True)
+        self.password_button.clicked.connect(lambda: self.passwordRequested.emit(self.station))
+        self.password_button.hide()
+        levers.addWidget(self.network_button)
+        levers.addWidget(self.reboot_button)
+        levers.addStretch(1)
+        levers.addWidget(self.password_button)
+        levers.addWidget(self.device_model_button)
+        h.addLayout(levers)
         layout.addWidget(header)
 
         self.cards: dict[int, EvseCard] = {}
@@ -370,30 +480,95 @@ class StationPanel(QWidget):
             card = EvseCard(station, evse, runner)
             self.cards[evse_id] = card
             layout.addWidget(card)
+        layout.addStretch(1)
         self.refresh()
+
+    # ------------------------------------------------------------------ actions
+
+    def _toggle_network(self) -> None:
+        cut = self.station.network_cut
+        self.runner.run(
+            self.station.set_network(cut),
+            f"{'Restore' if cut else 'Cut'} the network of {self.station.station_id}",
+        )
+
+    def _reboot(self) -> None:
+        self.runner.run(self.station.reboot(), f"Reboot {self.station.station_id}")
+
+    def set_password_needed(self, needed: bool) -> None:
+        self.password_needed = needed
+        self.refresh()
+
+    # ------------------------------------------------------------------ view
 
     def refresh(self) -> None:
         st = self.station
+        cfg = st.config
         state = st.state.value
         bg, fg = theme.LINK_COLOURS.get(state, ("#8a8f98", "#ffffff"))
         self.link.set_state(state, bg, fg)
         self.link.setToolTip(_LINK_TIPS.get(st.state, ""))
-        queued = st.queued_events
+        evses = len(st.evses)
+        self.model_line.setText(
+            f"{cfg.vendor} {cfg.model} · {evses} EVSE{'s' if evses != 1 else ''} · {cfg.csms_url}"
+        )
+        self.model_line.setToolTip(f"CSMS: {cfg.csms_url}/{st.station_id}")
         boot = f"<b>{st.boot_status}</b>" if st.boot_status else "not booted yet"
         version = version_label(st.version) if st.version else "version not negotiated"
-        self.facts.setText(
-            f"Boot: {boot} &nbsp;·&nbsp; {version}"
-            f" &nbsp;·&nbsp; {queued} queued event{'s' if queued != 1 else ''}"
-        )
-        if st.last_error and st.state is not LinkState.ONLINE:
+        security = SECURITY_CHOICES[cfg.security_profile - 1][1] if 1 <= cfg.security_profile <= 3 else "?"
+        self.facts.setText(f"Boot: {boot} &nbsp;·&nbsp; {version} &nbsp;·&nbsp; security profile {security}")
+        self.refresh_queue()
+        cut = st.network_cut
+        self.network_button.setText("Go online" if cut else "Go offline")
+        self.network_button.setProperty("primary", cut)
+        self.network_button.style().unpolish(self.network_button)
+        self.network_button.style().polish(self.network_button)
+        running = st.state is not LinkState.STOPPED
+        self.network_button.setEnabled(running or cut)
+        self.reboot_button.setEnabled(running)
+        notices = []
+        if cut:
+            notices.append(
+                "Network cut: the station cannot reach the CSMS. Transaction events are queued "
+                "until you press Go online."
+            )
+        if self.password_needed:
+            notices.append(
+                "This station's password is not kept in the workspace: enter it to start the station."
+            )
+        self.notice.setText("\n".join(notices))
+        self.notice.setVisible(bool(notices))
+        self.password_button.setVisible(self.password_needed)
+        if st.last_error and st.state is not LinkState.ONLINE and not cut:
             self.error.setText(st.last_error)
             self.error.show()
         else:
             self.error.hide()
 
+    def refresh_queue(self) -> None:
+        """Count and age of the unsent messages; called on changes and once a second."""
+        st = self.station
+        queued = st.queued_events
+        if queued:
+            age = queue_age_text(st.oldest_queued_age)
+            oldest = f", oldest waiting {age}" if age else ""
+            self.queue.setText(
+                f"<span style='color:{theme.QUEUE}'><b>Queue: {queued} unsent "
+                f"message{'s' if queued != 1 else ''}</b>{oldest}</span>"
+            )
+        else:
+            self.queue.setText(
+                "<span style='color:#6b7280'>Queue: empty, nothing waiting for the CSMS</span>"
+            )
+
     def refresh_evse(self, evse: Evse) -> None:
         card = self.cards.get(evse.evse_id)
         if card is not None:
+            card.refresh()
+
+    def refresh_all(self) -> None:
+        self.refresh()
+        for card in self.cards.values():
             card.refresh()
 
 
@@ -401,13 +576,19 @@ _LINK_TIPS = {
     LinkState.ONLINE: "Connected and BootNotification accepted",
     LinkState.CONNECTED: "Socket open, waiting for BootNotification to be accepted",
     LinkState.CONNECTING: "Opening the websocket to the CSMS",
-    LinkState.OFFLINE: "Lost the CSMS: retrying with back-off, transaction events are queued",
-    LinkState.STOPPED: "Not running: press Connect",
+    LinkState.OFFLINE: "No CSMS connection: retrying with back-off (unless the network is cut); "
+    "transaction events are queued",
+    LinkState.STOPPED: "Not running: press Start in the station list",
+    LinkState.NETWORK_CUT: "You cut the network: no connection attempts until Go online",
+    LinkState.REBOOTING: "Power-cycling: the station boots again in a moment",
 }
 
 
 class StationsPane(QScrollArea):
-    """All stations of the session, stacked; scrolls when there are more than fit."""
+    """The selected station's panel; the others wait hidden, so switching is instant."""
+
+    deviceModelRequested = Signal(object)
+    passwordRequested = Signal(object)
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -420,18 +601,28 @@ class StationsPane(QScrollArea):
         self._layout = QVBoxLayout(inner)
         self._layout.setContentsMargins(0, 0, 6, 0)
         self._layout.setSpacing(14)
-        self._empty = QLabel("No station. Enter a CSMS URL and a station id above, then Connect.")
+        self._empty = QLabel("No station. Press ＋ Add in the station list to create one.")
         self._empty.setObjectName("muted")
         self._empty.setWordWrap(True)
         self._layout.addWidget(self._empty)
         self._layout.addStretch(1)
         self.setWidget(inner)
         self.panels: dict[int, StationPanel] = {}
+        self.current: Station | None = None
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._on_tick)
+        self._tick.start()
 
     def add_station(self, station: Station) -> StationPanel:
         panel = StationPanel(station, self.runner)
+        panel.deviceModelRequested.connect(self.deviceModelRequested)
+        panel.passwordRequested.connect(self.passwordRequested)
         self.panels[id(station)] = panel
         self._layout.insertWidget(self._layout.count() - 1, panel)
+        if self.current is None:
+            self.current = station
+        panel.setVisible(self.current is station)
         self._empty.hide()
         return panel
 
@@ -440,7 +631,20 @@ class StationsPane(QScrollArea):
         if panel is not None:
             self._layout.removeWidget(panel)
             panel.deleteLater()
+        if self.current is station:
+            self.current = None
         self._empty.setVisible(not self.panels)
+
+    def show_station(self, station: Station | None) -> None:
+        """Show this station's panel (None: none)."""
+        self.current = station
+        for key, panel in self.panels.items():
+            visible = station is not None and key == id(station)
+            if visible:
+                panel.refresh_all()
+            panel.setVisible(visible)
+        self._empty.setVisible(not self.panels)
+        self.verticalScrollBar().setValue(0)
 
     def panel_for(self, station: Station) -> StationPanel | None:
         return self.panels.get(id(station))
@@ -454,3 +658,9 @@ class StationsPane(QScrollArea):
         panel = self.panels.get(id(station))
         if panel is not None:
             panel.refresh_evse(evse)
+
+    def _on_tick(self) -> None:
+        if self.current is not None:
+            panel = self.panels.get(id(self.current))
+            if panel is not None:
+                panel.refresh_queue()

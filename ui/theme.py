@@ -17,6 +17,8 @@ LINK_COLOURS: dict[str, tuple[str, str]] = {
     "Connecting": ("#e0a100", "#ffffff"),
     "Connected": ("#e0a100", "#ffffff"),
     "Offline": ("#d13438", "#ffffff"),
+    "Network cut": ("#a4262c", "#ffffff"),
+    "Rebooting": ("#8a4fd0", "#ffffff"),
     "Stopped": ("#8a8f98", "#ffffff"),
 }
 
@@ -30,6 +32,32 @@ CONNECTOR_COLOURS: dict[str, str] = {
     "Faulted": "#d13438",
 }
 
+# Last authorization outcome (AuthorizationStatusEnumType) -> badge colour.
+AUTH_COLOURS: dict[str, str] = {
+    "Accepted": "#1e9e4a",
+    "Blocked": "#d13438",
+    "Invalid": "#d13438",
+    "Expired": "#c76a00",
+    "NoCredit": "#c76a00",
+    "ConcurrentTx": "#c76a00",
+    "NotAllowedTypeEVSE": "#c76a00",
+    "NotAtThisLocation": "#c76a00",
+    "NotAtThisTime": "#c76a00",
+    "Unknown": "#8a8f98",
+}
+
+# SetVariables outcome in the device-model browser -> text colour.
+SET_STATUS_COLOURS: dict[str, str] = {
+    "Accepted": "#1e7a3c",
+    "RebootRequired": "#a86400",
+    "Rejected": "#c62828",
+    "UnknownComponent": "#c62828",
+    "UnknownVariable": "#c62828",
+    "NotSupportedAttributeType": "#c62828",
+}
+
+QUEUE = "#c76a00"  # unsent messages waiting for the CSMS
+
 INVALID = QColor("#c62828")
 NOTE = QColor("#a86400")
 MUTED = QColor("#6b7280")
@@ -40,7 +68,7 @@ ACCENT = "#2f6fd6"
 STYLESHEET = f"""
 QMainWindow, QWidget#central {{ background: #f4f5f7; }}
 QWidget {{ font-size: 10pt; color: #1f2430; }}
-QLineEdit, QPlainTextEdit, QTreeWidget, QTableView {{
+QLineEdit, QPlainTextEdit, QTreeWidget, QTreeView, QTableView, QComboBox {{
     background: #ffffff; border: 1px solid #d5d9e0; border-radius: 4px;
     selection-background-color: #cfe0fb; selection-color: #1f2430;
 }}
@@ -82,6 +110,21 @@ QLabel#frameTitle {{ font-weight: 600; }}
 QScrollArea {{ border: none; background: transparent; }}
 QStatusBar {{ background: #ffffff; border-top: 1px solid #d5d9e0; }}
 QSplitter::handle {{ background: #e3e6eb; }}
+QFrame#stationList {{ background: #ffffff; border: 1px solid #d5d9e0; border-radius: 8px; }}
+QListView#stationRows {{ background: #ffffff; border: none; }}
+QToolButton {{
+    background: #ffffff; border: 1px solid #c3c9d3; border-radius: 4px; padding: 3px 8px;
+}}
+QToolButton:hover {{ background: #eef3fc; border-color: {ACCENT}; }}
+QToolButton:disabled {{ color: #a0a6b0; background: #f4f5f7; border-color: #dde1e6; }}
+QLabel#notice {{
+    color: #7a4a00; background: #fff6e0; border: 1px solid #f0d48a; border-radius: 4px;
+    padding: 4px 8px;
+}}
+QLabel#queue {{ color: #1f2430; }}
+QListWidget {{ background: #ffffff; border: 1px solid #d5d9e0; border-radius: 4px; }}
+QListWidget::item {{ padding: 4px 2px; }}
+QListWidget::item:selected {{ background: #cfe0fb; color: #1f2430; }}
 """
 
 
