@@ -103,11 +103,11 @@ class Station(TransactionFlow):
         self._run_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._event_id = 0
+        TransactionFlow.__init__(self)
         self._restore_persistent_state()
         # Signals, fired after state changed.
         self.state_changed: Signal[[Station]] = Signal()
         self.evse_changed: Signal[[Evse]] = Signal()
-        super().__init__()
 
     # ================================================================== lifecycle
 

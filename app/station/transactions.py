@@ -10,6 +10,7 @@ AlignedDataCtrlr measurands and intervals (J01, J02), ResumptionTimeout (E17).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ class TransactionFlow:
         self._pending_remote_start: dict[int, int] = {}  # evse id -> remoteStartId awaiting a tx
         self._non_evse_reservations: dict[int, Reservation] = {}
         self._last_aligned: float | None = None
+        self._load_reservations()
 
     # ================================================================== user actions
 
@@ -584,11 +586,14 @@ class TransactionFlow:
         reservation = evse.reservation
         if reservation is not None and self._reservation_matches(reservation, token, info):
             evse.reservation = None
+            self._non_evse_reservations.pop(reservation.reservation_id, None)
+            self._save_reservations()
             return reservation
         for rid, general in list(self._non_evse_reservations.items()):
             if self._reservation_matches(general, token, info):
                 del self._non_evse_reservations[rid]
                 self._place_general_reservations()
+                self._save_reservations()
                 return general
         return None
 
@@ -619,6 +624,7 @@ class TransactionFlow:
             reservation.evse_id = None
             self._non_evse_reservations[rid] = reservation
             self._place_general_reservations()
+            self._save_reservations()
             return {"status": "Accepted"}
         evse = self.evses.get(int(reservation.evse_id))
         if evse is None:
@@ -628,6 +634,7 @@ class TransactionFlow:
         if not self._is_free(evse):
             return {"status": _busy_status([evse], self.station_operative)}
         evse.reservation = reservation
+        self._save_reservations()
         self.spawn(self.report_status(evse), "status")
         return {"status": "Accepted"}
 
@@ -656,6 +663,45 @@ class TransactionFlow:
         for evse in self.evses.values():
             self.spawn(self.report_status(evse), "status")
 
+    def _save_reservations(self: Station) -> None:
+        """Reservations survive a reboot (B11.FR.05)."""
+        items = [(e.reservation, e.evse_id) for e in self.evses.values() if e.reservation is not None]
+        items += [(r, None) for r in self._non_evse_reservations.values()]
+        seen: set[int] = set()
+        data = []
+        for reservation, placed in items:
+            if reservation is None or reservation.reservation_id in seen:
+                continue
+            seen.add(reservation.reservation_id)
+            data.append(
+                {
+                    "id": reservation.reservation_id,
+                    "expiry": reservation.expiry.isoformat(),
+                    "idToken": reservation.id_token,
+                    "groupIdToken": reservation.group_id_token,
+                    "evseId": reservation.evse_id,
+                    "connectorType": reservation.connector_type,
+                    "placedOn": placed,
+                }
+            )
+        self.store.put("reservations", json.dumps(data))
+
+    def _load_reservations(self: Station) -> None:
+        for item in json.loads(self.store.get("reservations") or "[]"):
+            reservation = Reservation(
+                int(item["id"]),
+                datetime.fromisoformat(item["expiry"]),
+                item["idToken"],
+                item.get("groupIdToken"),
+                item.get("evseId"),
+                item.get("connectorType"),
+            )
+            if reservation.evse_id is None:
+                self._non_evse_reservations[reservation.reservation_id] = reservation
+            placed = item.get("placedOn")
+            if placed in self.evses:
+                self.evses[placed].reservation = reservation
+
     def cancel_reservation(self: Station, reservation_id: int) -> dict[str, Any]:
         """CancelReservation (H02)."""
         if self._drop_reservation(reservation_id):
@@ -671,6 +717,7 @@ class TransactionFlow:
                 self.spawn(self.report_status(evse), "status")
         if found:
             self._place_general_reservations()
+            self._save_reservations()
         return found
 
     async def remove_reservation(self: Station, evse: Evse, status: str) -> None:
@@ -698,6 +745,7 @@ class TransactionFlow:
             if reservation.expiry <= now:
                 self._non_evse_reservations.pop(rid)
                 self._place_general_reservations()
+                self._save_reservations()
                 self.spawn(self._announce_expiry(rid), "reservation-expired")
 
     async def _announce_expiry(self: Station, reservation_id: int) -> None:
