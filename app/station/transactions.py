@@ -36,6 +36,7 @@ _SAMPLING: dict[tuple[str, str | None], tuple[str, str]] = {
     ("Updated", "Trigger"): ("TxUpdatedMeasurands", "Trigger"),
     ("Ended", None): ("TxEndedMeasurands", "Transaction.End"),
 }
+_STATE_ALWAYS = frozenset({"Trigger", "TxResumed", "ChargingStateChanged"})
 _MAX_ENDED_SAMPLES = 500  # TxEndedInterval samples kept for the Ended event (memory bound)
 IDLE_MESSAGE = "Available: plug in or present a card"
 
@@ -301,7 +302,9 @@ class TransactionFlow:
         evse.reading = evse.electrics.step(0.0, evse.ev, None, evse.energizing and not ending)
         state = ChargingState.IDLE if ending else evse.charging_state()
         info: dict[str, Any] = {"transactionId": tx.transaction_id}
-        if state != tx.charging_state or event_type == "Started":
+        # chargingState when it changed, and always where the CSMS needs the current state:
+        # a triggered event (F06.FR.07) and a resumed transaction (E17.FR.14).
+        if state != tx.charging_state or event_type == "Started" or trigger in _STATE_ALWAYS:
             info["chargingState"] = state.value
             tx.charging_state = state
         if stopped_reason is not None and ending:
