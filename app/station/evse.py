@@ -128,6 +128,9 @@ class Evse:
     plugged_connector: int | None = None  # which connector the EV is plugged into
     ev: EVModel | None = None
     ev_side_disconnected: bool = False  # cable pulled at the car, still in the socket (E10)
+    # A transaction resumed after a reboot while TxCtrlr.AllowEnergyTransferResumption is false:
+    # it goes on, but no energy flows until it ends (E17, B13.FR.25).
+    energy_blocked: bool = False
     authorized: dict[str, Any] | None = None  # the idToken that authorizes this EVSE now
     authorized_info: dict[str, Any] | None = None
     authorized_at: float | None = None
@@ -189,6 +192,7 @@ class Evse:
             and self.plugged
             and not self.ev_side_disconnected
             and self.authorized is not None
+            and not self.energy_blocked
         )
 
     def charging_state(self) -> ChargingState:

@@ -137,8 +137,9 @@ class StationHandlers:
         if kind == "OnIdle" and busy:
             station._reset_pending = "RemoteReset"
             return {"status": "Scheduled"}  # B12.FR.01
-        for evse in busy:  # Immediate: end them first (B12.FR.04)
+        for evse in busy:  # Immediate: end them first (B12.FR.04), energy off
             station._end_transaction(evse, "ResetCommand", "ImmediateReset")
+            station._clear_authorization(evse)
         self.after(functools.partial(self._reboot_after_queue, "RemoteReset"))
         return {"status": "Accepted"}
 
@@ -152,6 +153,7 @@ class StationHandlers:
                 return {"status": "Scheduled"}
             if kind == "Immediate":
                 station._end_transaction(evse, "ResetCommand", "ImmediateReset")  # B12.FR.08
+                station._clear_authorization(evse)  # the reset EVSE forgets it: energy off
             else:
                 station.send_event(evse, "Updated", "ResetCommand")  # B13.FR.04, resumed after
         return {"status": "Accepted"}

@@ -302,6 +302,9 @@ class Station(TransactionFlow):
         self.time_offset = timedelta(0)
         self._reset_pending = None
         self.resume_or_end_transactions()
+        for evse in self.evses.values():
+            if evse.transaction is None:  # an authorization does not survive a power cycle
+                self._clear_authorization(evse)
 
     # ================================================================== session
 

@@ -282,6 +282,7 @@ class TransactionFlow:
     def _end_transaction(self: Station, evse: Evse, trigger: str, stopped_reason: str) -> None:
         self.send_event(evse, "Ended", trigger, stopped_reason=stopped_reason)
         evse.transaction = None
+        evse.energy_blocked = False
         self.store.delete_transaction(evse.evse_id)
         if evse.scheduled_operative is not None:
             evse.operative, evse.scheduled_operative = evse.scheduled_operative, None
@@ -408,9 +409,14 @@ class TransactionFlow:
                 evse.ev = evse.ev or EVModel.typical_ac(soc_percent=float(data.get("evSoc") or 20.0))
             outage = self.now().timestamp() - down_since
             if speaks_21 and timeout > 0 and outage <= timeout and evse.plugged:
-                if self.dm.get_bool("TxCtrlr", "AllowEnergyTransferResumption", default=False):
-                    evse.authorized = data.get("authorized")
-                    evse.authorized_info = data.get("authorizedInfo")
+                # The resumed transaction keeps its authorization, so its stop points still
+                # hold and the driver's card still ends it; without AllowEnergyTransferResumption
+                # no energy flows again (E17 scenario 1.4a, B13.FR.25: SuspendedEVSE).
+                evse.authorized = data.get("authorized")
+                evse.authorized_info = data.get("authorizedInfo")
+                evse.energy_blocked = not self.dm.get_bool(
+                    "TxCtrlr", "AllowEnergyTransferResumption", default=False
+                )
                 tx.last_periodic = tx.last_ended_sample = self.clock.monotonic()
                 evse.message = "Power restored: transaction resumed"
                 self.send_event(evse, "Updated", "TxResumed")
