@@ -485,6 +485,9 @@ class Station(TransactionFlow):
         for connector in evse.connectors:
             if connector_id in (None, connector.connector_id):
                 connector.faulted = faulted
+        if self.dm.find("EVSE", "Problem", evse=evse_id) is not None:
+            # what GetReport(componentCriteria Problem) finds (B08.FR.10)
+            self.dm.set_actual("EVSE", "Problem", evse.faulted, evse=evse_id, validate=False)
         if faulted:
             evse.message = "Out of order"
             if evse.reservation is not None:
