@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 from app.session import Session
 from app.station.station import LinkState
 from ui import theme
-from ui.station_list import evse_status_text
+from ui.station_list import evse_status_text, queue_facts
 
 
 class CsmsBar(QFrame):
@@ -90,7 +90,7 @@ class CsmsBar(QFrame):
         stations = list(self.session.stations.values())
         online = sum(1 for s in stations if s.state is LinkState.ONLINE)
         charging = sum(1 for s in stations for e in s.evses.values() if evse_status_text(e) == "Charging")
-        queued = sum(s.queued_events for s in stations)
+        queued = sum(queue_facts(s)[0] for s in stations)
         n = len(stations)
         parts = [f"{n} station{'s' if n != 1 else ''}", f"{online} online", f"{charging} charging"]
         if queued:

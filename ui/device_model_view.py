@@ -85,7 +85,9 @@ def component_label(definition: VariableDefinition) -> str:
     c = definition.component
     text = c.name if c.instance is None else f"{c.name}[{c.instance}]"
     if c.connector_id is not None:
-        text += f" · connector {c.connector_id}"
+        text = (
+            f"Connector {c.connector_id}" if text == "Connector" else f"{text} · connector {c.connector_id}"
+        )
     return text
 
 
@@ -357,11 +359,11 @@ class DeviceModelView(QWidget):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for col, width in (
-            (COL_VARIABLE, 280),
-            (COL_ATTRIBUTE, 70),
-            (COL_VALUE, 190),
-            (COL_MUTABILITY, 84),
-            (COL_LIMITS, 170),
+            (COL_VARIABLE, 330),
+            (COL_ATTRIBUTE, 80),
+            (COL_VALUE, 170),
+            (COL_MUTABILITY, 96),
+            (COL_LIMITS, 180),
         ):
             header.resizeSection(col, width)
         self.tree.doubleClicked.connect(self._on_double_click)
@@ -378,6 +380,9 @@ class DeviceModelView(QWidget):
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
 
     def refresh(self) -> None:
         if self.isVisible():
@@ -437,7 +442,7 @@ class DeviceModelDialog(QDialog):
         self.setWindowTitle(f"Device model · {station.station_id}")
         self.setStyleSheet(theme.STYLESHEET)
         self.setModal(False)
-        self.resize(1040, 680)
+        self.resize(1180, 720)
         layout = QVBoxLayout(self)
         self.view = DeviceModelView(station, self)
         layout.addWidget(self.view)

@@ -57,7 +57,7 @@ _WIDTHS = {
     COL_SEQ: 44,
     COL_TIME: 100,
     COL_DELTA: 62,
-    COL_STATION: 74,
+    COL_STATION: 92,
     COL_DIRECTION: 112,
     COL_TYPE: 98,
     COL_ACTION: 140,
@@ -121,6 +121,7 @@ class FrameDetail(QWidget):
         title_row = QHBoxLayout()
         self.title = QLabel("Select a frame to see its content")
         self.title.setObjectName("frameTitle")
+        self.title.setMinimumWidth(1)  # a long title is clipped (full text in the tooltip)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_button = QPushButton("Copy JSON")
         self.copy_button.setToolTip("Copy the payload, pretty-printed, to the clipboard")
@@ -197,6 +198,7 @@ class FrameDetail(QWidget):
             f"#{record.seq}  {record.frame_type} {action}  ·  {direction_text(record)}  ·  "
             f"{record.station}  ·  {version_label(record.version)}  ·  id {record.message_id or '?'}"
         )
+        self.title.setToolTip(self.title.text())
         if record.problems:
             items = "".join(f"<li>{_problem_html(p)}</li>" for p in record.problems)
             count = len(record.problems)

@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.left.addWidget(self.stations)
         self.left.setStretchFactor(0, 0)
         self.left.setStretchFactor(1, 1)
-        self.left.setSizes([150, 700])
+        self.left.setSizes([128, 720])
         self.left.setMinimumWidth(440)
         self.inspector = InspectorView(self.model)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.inspector)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([500, 880])
+        self.splitter.setSizes([450, 930])
         body_layout.addWidget(self.splitter)
         layout.addWidget(body, 1)
         self.setCentralWidget(central)
@@ -184,7 +184,9 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Stop everything the window started; safe to call twice."""
         self._tick.stop()
+        self.stations.stop_ticking()
         for dialog in list(self.device_models.values()):
+            dialog.view.stop()
             dialog.close()
         self.device_models.clear()
         await self.runner.cancel_all()
@@ -467,6 +469,7 @@ class MainWindow(QMainWindow):
     def _on_station_removed(self, station: Station) -> None:
         dialog = self.device_models.pop(id(station), None)
         if dialog is not None:
+            dialog.view.stop()
             dialog.close()
             dialog.deleteLater()
         self.stations.remove_station(station)

@@ -1,9 +1,10 @@
 """Render the window mid-charge to a PNG: `python -m ui.screenshot OUT.png [--seconds N]`.
 
-Runs the real session (built-in CSMS, one station) on the offscreen platform, does what a
-tester does first (plug in EVSE 1, tap a card), lets it charge, opens the transaction's
-first event in the inspector, and saves the window. The README's picture comes from here, so
-it always shows the current window rather than an old mock-up.
+Runs the real session on the offscreen platform: the built-in CSMS, a first station and a
+second one added from a bundled template (DC 150 kW), as a tester would. On the first it does
+what a tester does first (plug in EVSE 1, tap a card), lets it charge, opens the latest
+transaction event in the inspector, and saves the window. The README's picture comes from
+here, so it always shows the current window rather than an old mock-up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+SECOND_TEMPLATE = "dc-150kw-ccs-chademo"
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -30,8 +33,17 @@ async def _scenario(window: object, out: Path, seconds: float) -> None:
 
     assert isinstance(window, MainWindow)
     try:
+        from app.station import profile
+
         station = await window.start(csms_url=None, station_id="CB-0001", evse_count=2)
-        await wait_until(lambda: station.online, 10, "the station to come online")
+        assert window.session.csms is not None
+        dc = window.add_station(
+            profile.config_from_template(
+                SECOND_TEMPLATE, station_id="CB-DC-0002", csms_url=window.session.csms.url
+            )
+        )
+        await wait_until(lambda: station.online and dc.online, 10, "the stations to come online")
+        window.station_list.select(station)
         panel = window.stations.panel_for(station)
         assert panel is not None
         card = panel.cards[1]

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +53,7 @@ SECURITY_CHOICES: tuple[tuple[int, str, str], ...] = (
     (3, "3 · TLS + client certificate", "wss:// and the station proves itself with a client certificate"),
 )
 
+MIN_PASSWORD = 16  # BasicAuthPassword, A00.FR.205
 PASSWORD_NOTE = "Not saved in the workspace: after a restart the station waits until you enter it again."
 
 SOURCE_CURRENT, SOURCE_TEMPLATE, SOURCE_FILE = "current", "template", "file"
@@ -182,11 +182,10 @@ class StationDialog(QDialog):
         self.keep_radio.setVisible(self.editing)
         source_layout.addLayout(radios)
 
-        self.source_stack = QStackedWidget()
         keep_page = QLabel(describe_hardware(current) if current else "")
         keep_page.setObjectName("muted")
         keep_page.setWordWrap(True)
-        self.source_stack.addWidget(keep_page)
+        source_layout.addWidget(keep_page)
 
         template_page = QWidget()
         tp = QVBoxLayout(template_page)
@@ -197,10 +196,11 @@ class StationDialog(QDialog):
         self.template_info = QLabel()
         self.template_info.setWordWrap(True)
         self.template_info.setTextFormat(Qt.TextFormat.RichText)
-        self.template_info.setMinimumHeight(40)
+        self.template_info.setMinimumHeight(72)  # room for a 3-line description + hardware
+        self.template_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         tp.addWidget(self.templates)
         tp.addWidget(self.template_info)
-        self.source_stack.addWidget(template_page)
+        source_layout.addWidget(template_page)
 
         file_page = QWidget()
         fp = QVBoxLayout(file_page)
@@ -219,8 +219,10 @@ class StationDialog(QDialog):
         fp.addLayout(row)
         fp.addWidget(self.file_info)
         fp.addStretch(1)
-        self.source_stack.addWidget(file_page)
-        source_layout.addWidget(self.source_stack)
+        source_layout.addWidget(file_page)
+        # Pages shown one at a time (hidden widgets take no room, and wrapped text gets the
+        # height it needs, which a QStackedWidget does not give it).
+        self.source_pages = (keep_page, template_page, file_page)
         self.source_group.idToggled.connect(self._on_source)
         layout.addWidget(source_box)
 
@@ -368,6 +370,8 @@ class StationDialog(QDialog):
             return
         hardware = describe_hardware(config) if config else ""
         self.template_info.setText(f"{description}<br><span style='color:#6b7280'>{hardware}</span>")
+        if self.isVisible() and self.sizeHint().height() > self.height():
+            self.resize(self.width(), self.sizeHint().height())
         if config is not None and self.template_radio.isChecked():
             self._show_identity(config, include_id=False, include_url=False)
 
@@ -411,7 +415,8 @@ class StationDialog(QDialog):
 
     def _on_source(self, button_id: int, checked: bool) -> None:
         if checked:
-            self.source_stack.setCurrentIndex(button_id)
+            for i, page in enumerate(self.source_pages):
+                page.setVisible(i == button_id)
 
     @property
     def source(self) -> str:
@@ -472,6 +477,12 @@ class StationDialog(QDialog):
             raise ValueError(f"Security profile {level} uses TLS: the CSMS URL must start with wss://.")
         if level == 3 and not (self.client_cert.text().strip() and self.client_key.text().strip()):
             raise ValueError("Security profile 3 needs a client certificate and its key.")
+        password = self.password.text()
+        if password and len(password) < MIN_PASSWORD:
+            raise ValueError(
+                f"The password needs at least {MIN_PASSWORD} characters (OCPP A00.FR.205); "
+                f"it has {len(password)}."
+            )
         if self.source == SOURCE_CURRENT and self.current is not None:
             base = self.current
         elif self.source == SOURCE_TEMPLATE:
@@ -512,6 +523,7 @@ class StationDialog(QDialog):
         except Exception as exc:
             self.error.setText(str(exc))
             self.error.show()
+            self.adjustSize()
             return
         self.error.hide()
         super().accept()

@@ -68,14 +68,23 @@ def queue_age_text(seconds: float | None) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
+def queue_facts(station: Station) -> tuple[int, float | None]:
+    """(unsent messages, age of the oldest in seconds); (0, None) once the station was closed
+    (its store released when the session shut down: it will send nothing any more)."""
+    try:
+        return station.queued_events, station.oldest_queued_age
+    except RuntimeError:
+        return 0, None
+
+
 def station_summary(station: Station) -> str:
     """One line of plain text for a station: tooltips, tests, screen readers."""
     parts = [station.station_id, link_text(station)]
     parts.append(version_label(station.version) if station.version else "version not negotiated")
     parts.append(", ".join(f"EVSE {n} {evse_status_text(e)}" for n, e in sorted(station.evses.items())))
-    queued = station.queued_events
+    queued, age = queue_facts(station)
     if queued:
-        parts.append(f"{queued} queued, oldest {queue_age_text(station.oldest_queued_age)}")
+        parts.append(f"{queued} queued, oldest {queue_age_text(age)}")
     return " · ".join(parts)
 
 
@@ -208,21 +217,28 @@ class StationRowDelegate(QStyledItemDelegate):
         )
         x += self.VERSION_WIDTH + 4
 
-        # One dot per EVSE.
-        for _, evse in sorted(station.evses.items()):
+        # One numbered dot per EVSE, in its connector-status colour.
+        digits = QFont(base)
+        digits.setPointSizeF(max(6.0, base.pointSizeF() - 2.5))
+        digits.setBold(True)
+        painter.setFont(digits)
+        for number, evse in sorted(station.evses.items()):
             status = evse_status_text(evse)
             colour = QColor(theme.CONNECTOR_COLOURS.get(status, "#8a8f98"))
+            dot = QRectF(x, cy - 8, 16, 16)
             painter.setPen(QPen(colour.darker(125), 1))
             painter.setBrush(colour)
-            painter.drawEllipse(QRectF(x, cy - 6, 12, 12))
+            painter.drawEllipse(dot)
             if status == "Charging":  # a ring: energy is flowing
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.setPen(QPen(colour, 1.5))
-                painter.drawEllipse(QRectF(x - 3, cy - 9, 18, 18))
-            x += 18
+                painter.drawEllipse(dot.adjusted(-3, -3, 3, 3))
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(dot, int(Qt.AlignmentFlag.AlignCenter), str(number))
+            x += 22
 
         # Queue, right-aligned, only when something waits.
-        queued = station.queued_events
+        queued, _ = queue_facts(station)
         if queued:
             painter.setFont(small)
             painter.setPen(QColor(theme.QUEUE))
@@ -266,7 +282,7 @@ class StationListPane(QFrame):
         self.title.setObjectName("sectionTitle")
         bar.addWidget(self.title)
         bar.addStretch(1)
-        self.add_button = _tool_button("＋ Add", "Add a station from a template or a profile file")
+        self.add_button = _tool_button("+ Add", "Add a station from a template or a profile file")
         self.clone_button = _tool_button("Clone", "Add a copy of the selected station under a new id")
         self.edit_button = _tool_button("Edit", "Change identity, CSMS, security or hardware (restarts it)")
         self.remove_button = _tool_button("Remove", "Stop the selected station and remove it")
@@ -356,7 +372,7 @@ class StationListPane(QFrame):
 
     def _update_title(self) -> None:
         n = self.model.rowCount()
-        self.title.setText(f"Stations ({n})" if n else "Stations")
+        self.title.setToolTip(f"{n} station{'s' if n != 1 else ''} in this workspace")
 
     def _emit_for_current(self, signal: Any) -> None:
         station = self.current()

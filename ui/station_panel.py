@@ -35,7 +35,7 @@ from app.station.station import LinkState, Station
 from ui import theme
 from ui.inspector_model import version_label
 from ui.station_dialog import SECURITY_CHOICES, connector_name
-from ui.station_list import queue_age_text
+from ui.station_list import queue_age_text, queue_facts
 from ui.tasks import TaskRunner
 
 DEFAULT_CARD = "CB-DEMO-0001"
@@ -186,13 +186,22 @@ class EvseCard(QFrame):
         self.title.setObjectName("sectionTitle")
         self.subtitle = QLabel(_connectors_text(evse))
         self.subtitle.setObjectName("muted")
+        self.subtitle.setWordWrap(True)  # several connectors make a long line
         names.addStretch(1)
         names.addWidget(self.title)
         names.addWidget(self.subtitle)
         names.addStretch(1)
         top.addLayout(names, 1)
         self.status = Pill()
-        top.addWidget(self.status, 0, Qt.AlignmentFlag.AlignTop)
+        self.fault_button = QPushButton("Fault")
+        self.fault_button.setToolTip("Inject a hardware fault: the connector goes Faulted (and back)")
+        self.fault_button.clicked.connect(self._toggle_fault)
+        corner = QVBoxLayout()
+        corner.setSpacing(6)
+        corner.addWidget(self.status, 0, Qt.AlignmentFlag.AlignRight)
+        corner.addWidget(self.fault_button, 0, Qt.AlignmentFlag.AlignRight)
+        corner.addStretch(1)
+        top.addLayout(corner)
         outer.addLayout(top)
 
         self.display = QLabel()
@@ -268,22 +277,25 @@ class EvseCard(QFrame):
         card_label.setObjectName("muted")
         self.card = QLineEdit(DEFAULT_CARD)
         self.card.setToolTip("idToken of the RFID card to present at this EVSE's reader")
-        self.card.setMinimumWidth(110)
+        self.card.setMinimumWidth(90)
         self.card.returnPressed.connect(self._tap)
         self.tap_button = QPushButton("Tap card")
         self.tap_button.setToolTip("Present the card: authorizes, or stops the transaction it started")
         self.tap_button.clicked.connect(self._tap)
-        self.fault_button = QPushButton("Fault")
-        self.fault_button.setToolTip("Inject a hardware fault: the connector goes Faulted (and back)")
-        self.fault_button.clicked.connect(self._toggle_fault)
-        actions.addWidget(self.connector)
+        if len(evse.connectors) > 1:
+            pick = QHBoxLayout()
+            pick.setSpacing(6)
+            pick_label = QLabel("Plug into")
+            pick_label.setObjectName("muted")
+            pick.addWidget(pick_label)
+            pick.addWidget(self.connector)
+            pick.addStretch(1)
+            outer.addLayout(pick)
         actions.addWidget(self.plug_button)
         actions.addSpacing(6)
         actions.addWidget(card_label)
         actions.addWidget(self.card, 1)
         actions.addWidget(self.tap_button)
-        actions.addSpacing(6)
-        actions.addWidget(self.fault_button)
         outer.addLayout(actions)
 
         self.refresh()
@@ -424,6 +436,10 @@ class StationPanel(QWidget):
         self.model_line.setObjectName("muted")
         self.model_line.setWordWrap(True)
         h.addWidget(self.model_line)
+        self.csms_line = QLabel()
+        self.csms_line.setObjectName("muted")
+        self.csms_line.setMinimumWidth(1)  # a long URL is clipped, not widening the column
+        h.addWidget(self.csms_line)
         self.facts = QLabel()
         self.facts.setWordWrap(True)
         self.facts.setTextFormat(Qt.TextFormat.RichText)
@@ -509,14 +525,20 @@ class StationPanel(QWidget):
         self.link.set_state(state, bg, fg)
         self.link.setToolTip(_LINK_TIPS.get(st.state, ""))
         evses = len(st.evses)
-        self.model_line.setText(
-            f"{cfg.vendor} {cfg.model} · {evses} EVSE{'s' if evses != 1 else ''} · {cfg.csms_url}"
-        )
-        self.model_line.setToolTip(f"CSMS: {cfg.csms_url}/{st.station_id}")
+        self.model_line.setText(f"{cfg.vendor} {cfg.model} · {evses} EVSE{'s' if evses != 1 else ''}")
+        self.csms_line.setText(f"CSMS {cfg.csms_url}")
+        self.csms_line.setToolTip(f"The station connects to {cfg.csms_url.rstrip('/')}/{st.station_id}")
         boot = f"<b>{st.boot_status}</b>" if st.boot_status else "not booted yet"
         version = version_label(st.version) if st.version else "version not negotiated"
-        security = SECURITY_CHOICES[cfg.security_profile - 1][1] if 1 <= cfg.security_profile <= 3 else "?"
-        self.facts.setText(f"Boot: {boot} &nbsp;·&nbsp; {version} &nbsp;·&nbsp; security profile {security}")
+        self.facts.setText(
+            f"Boot: {boot} &nbsp;·&nbsp; {version} &nbsp;·&nbsp; security profile {cfg.security_profile}"
+        )
+        level = cfg.security_profile
+        self.facts.setToolTip(
+            f"Security profile {SECURITY_CHOICES[level - 1][1]}: {SECURITY_CHOICES[level - 1][2]}"
+            if 1 <= level <= 3
+            else ""
+        )
         self.refresh_queue()
         cut = st.network_cut
         self.network_button.setText("Go online" if cut else "Go offline")
@@ -547,10 +569,9 @@ class StationPanel(QWidget):
 
     def refresh_queue(self) -> None:
         """Count and age of the unsent messages; called on changes and once a second."""
-        st = self.station
-        queued = st.queued_events
+        queued, oldest_age = queue_facts(self.station)
         if queued:
-            age = queue_age_text(st.oldest_queued_age)
+            age = queue_age_text(oldest_age)
             oldest = f", oldest waiting {age}" if age else ""
             self.queue.setText(
                 f"<span style='color:{theme.QUEUE}'><b>Queue: {queued} unsent "
@@ -601,7 +622,7 @@ class StationsPane(QScrollArea):
         self._layout = QVBoxLayout(inner)
         self._layout.setContentsMargins(0, 0, 6, 0)
         self._layout.setSpacing(14)
-        self._empty = QLabel("No station. Press ＋ Add in the station list to create one.")
+        self._empty = QLabel("No station. Press + Add in the station list to create one.")
         self._empty.setObjectName("muted")
         self._empty.setWordWrap(True)
         self._layout.addWidget(self._empty)
@@ -658,6 +679,10 @@ class StationsPane(QScrollArea):
         panel = self.panels.get(id(station))
         if panel is not None:
             panel.refresh_evse(evse)
+
+    def stop_ticking(self) -> None:
+        """The session is shutting down: no more reads of station state on a timer."""
+        self._tick.stop()
 
     def _on_tick(self) -> None:
         if self.current is not None:

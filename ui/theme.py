@@ -113,7 +113,7 @@ QSplitter::handle {{ background: #e3e6eb; }}
 QFrame#stationList {{ background: #ffffff; border: 1px solid #d5d9e0; border-radius: 8px; }}
 QListView#stationRows {{ background: #ffffff; border: none; }}
 QToolButton {{
-    background: #ffffff; border: 1px solid #c3c9d3; border-radius: 4px; padding: 3px 8px;
+    background: #ffffff; border: 1px solid #c3c9d3; border-radius: 4px; padding: 3px 7px;
 }}
 QToolButton:hover {{ background: #eef3fc; border-color: {ACCENT}; }}
 QToolButton:disabled {{ color: #a0a6b0; background: #f4f5f7; border-color: #dde1e6; }}
