@@ -106,6 +106,10 @@ class OcppConnection:
             if future.cancelled() or not future.done():
                 self.endpoint.cancel(call.message_id)
                 self._release()
+            else:
+                # The caller may have been cancelled after the answer (or the loss) arrived:
+                # the outcome is then nobody's business, and must not be reported as lost.
+                future.exception()
 
     async def send(self, action: str, payload: dict[str, Any]) -> None:
         """A SEND frame (2.1): fire and forget."""
