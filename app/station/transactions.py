@@ -119,8 +119,9 @@ class TransactionFlow:
                     evse.auth_status = "Accepted"
                     evse.message = "Master pass: stopped" if master else "Group card accepted: stopping"
                     await self.deauthorize(evse, "StopAuthorized", "MasterPass" if master else "Local")
-                    return "Accepted"
-            if master:
+                    if not master:
+                        return "Accepted"
+            if master:  # C16.FR.02: no selection UI here, so it stops all (of `evse_id` if given)
                 return "Accepted"
         target = self._pick_evse_for(token, decision.info, evse_id)
         if target is None:
