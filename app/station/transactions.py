@@ -75,10 +75,16 @@ class TransactionFlow:
         evse = self.evse(evse_id)
         if not evse.plugged:
             return
-        if ev_side_only and not self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect", default=True):
-            evse.ev_side_disconnected = True  # E10: suspend, the transaction goes on
-            evse.message = "Cable unplugged at the car: plug it back in"
-            await self._evaluate(evse, "EVCommunicationLost")
+        if ev_side_only:
+            # The cable stays in the station's socket (Occupied until it is removed there).
+            evse.ev_side_disconnected = True
+            if self.dm.get_bool("TxCtrlr", "StopTxOnEVSideDisconnect", default=True):
+                # E09.FR.01: deauthorized; the stop points decide whether the transaction ends.
+                evse.message = "Cable unplugged at the car: charging stopped"
+                self._clear_authorization(evse)
+            else:
+                evse.message = "Cable unplugged at the car: plug it back in"  # E10: suspended
+            await self._evaluate(evse, "EVCommunicationLost", stopped_reason="EVDisconnected")
             return
         evse.plugged_connector = None
         evse.ev_side_disconnected = False
