@@ -128,8 +128,9 @@ class Evse:
     plugged_connector: int | None = None  # which connector the EV is plugged into
     ev: EVModel | None = None
     ev_side_disconnected: bool = False  # cable pulled at the car, still in the socket (E10)
-    # A transaction resumed after a reboot while TxCtrlr.AllowEnergyTransferResumption is false:
-    # it goes on, but no energy flows until it ends (E17, B13.FR.25).
+    # The transaction goes on, but no energy flows until it ends: resumed after a reboot while
+    # TxCtrlr.AllowEnergyTransferResumption is false (E17, B13.FR.25), or its token was refused
+    # and MaxEnergyOnInvalidId is used up (E05.FR.02).
     energy_blocked: bool = False
     authorized: dict[str, Any] | None = None  # the idToken that authorizes this EVSE now
     authorized_info: dict[str, Any] | None = None

@@ -504,10 +504,11 @@ class TransactionFlow:
         limit = self.dm.get_int("TxCtrlr", "MaxEnergyOnInvalidId", default=0)
         refused_at = tx.deauthorized_energy_wh
         used_up = refused_at is not None and evse.electrics.meter.register_wh - refused_at >= limit
-        if used_up and limit > 0 and evse.authorized is not None:
+        if used_up and not evse.energy_blocked:
+            # E05.FR.02 / C15.FR.06: energy stops (reported below as ChargingStateChanged,
+            # SuspendedEVSE); the transaction is not deauthorized.
             evse.message = "Energy allowed for a refused card is used up"
-            self.spawn(self.deauthorize(evse, "Deauthorized", "DeAuthorized"), "deauthorize")
-            return
+            evse.energy_blocked = True
         state = evse.charging_state()
         if tx.charging_state is not None and state != tx.charging_state:
             self.send_event(evse, "Updated", "ChargingStateChanged")
