@@ -318,7 +318,7 @@ class StationHandlers:
             self.after(station.heartbeat)
         elif requested == "StatusNotification":
             if evse_id is None or connector_id is None:
-                return {"status": "Rejected", "statusInfo": {"reasonCode": "MissingEvseOrConnector"}}
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "MissingParam"}}  # F06.FR.12
             evse = station.evses[evse_id]
             connector = evse.connector(connector_id)
             if connector is None:
