@@ -395,6 +395,9 @@ class StationHandlers:
                 idle = [e for e in targets if e.transaction is None]
                 self.after(functools.partial(_report_all, station, idle))
             return {"status": "Scheduled"}
+        # In force before the next request arrives (a RequestStartTransaction right after must
+        # see it); the NotifyEvents follow the response.
+        station.apply_availability(evse_id, connector_id, operative)
         self.after(functools.partial(station.set_availability, evse_id, connector_id, operative))
         return {"status": "Accepted"}
 

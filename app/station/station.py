@@ -497,7 +497,16 @@ class Station(TransactionFlow):
         await self.report_status(evse)
 
     async def set_availability(self, evse_id: int | None, connector_id: int | None, operative: bool) -> None:
-        """Apply a ChangeAvailability now (station, EVSE or connector) and persist it (G01.FR.02)."""
+        """Apply a ChangeAvailability now (station, EVSE or connector), persist it (G01.FR.02)
+        and report what changed."""
+        self.apply_availability(evse_id, connector_id, operative)
+        for evse in self.evses.values():
+            if not operative and evse.reservation is not None and evse_id in (None, 0, evse.evse_id):
+                await self.remove_reservation(evse, "Removed")
+            await self.report_status(evse)
+
+    def apply_availability(self, evse_id: int | None, connector_id: int | None, operative: bool) -> None:
+        """The state part of `set_availability`, in force at once (idempotent)."""
         if evse_id in (None, 0):
             self.station_operative = operative
             self.store.save_availability(0, 0, operative)
@@ -510,10 +519,6 @@ class Station(TransactionFlow):
             else:
                 evse.operative = operative
             self.store.save_availability(evse_id, connector_id or 0, operative)
-        for evse in self.evses.values():
-            if not operative and evse.reservation is not None and evse_id in (None, 0, evse.evse_id):
-                await self.remove_reservation(evse, "Removed")
-            await self.report_status(evse)
 
     # ================================================================== outgoing queue
 
