@@ -46,6 +46,7 @@ class TransactionFlow:
 
     def __init__(self) -> None:
         self._pending_remote_start: dict[int, int] = {}  # evse id -> remoteStartId awaiting a tx
+        self._pending_reservation: dict[int, int] = {}  # evse id -> consumed reservationId awaiting a tx
         self._non_evse_reservations: dict[int, Reservation] = {}
         self._last_aligned: float | None = None
         self._load_reservations()
@@ -181,6 +182,8 @@ class TransactionFlow:
         evse.authorized_at = self.clock.monotonic()
         reservation = self._take_reservation(evse, token, info)
         if reservation is not None:
+            if evse.transaction is None:  # card first: the Started event carries it (E03.FR.03)
+                self._pending_reservation[evse.evse_id] = reservation.reservation_id
             await self.report_status(evse)
         if evse.transaction is not None:
             evse.transaction.id_token_info = info
@@ -213,6 +216,7 @@ class TransactionFlow:
         self.evse_changed.emit(evse)
 
     def _clear_authorization(self, evse: Evse) -> None:
+        self._pending_reservation.pop(evse.evse_id, None)
         evse.authorized = None
         evse.authorized_info = None
         evse.authorized_at = None
@@ -276,7 +280,8 @@ class TransactionFlow:
         tx.last_periodic = tx.last_ended_sample = self.clock.monotonic()
         tx.meter_start_wh = evse.electrics.meter.register_wh
         tx.id_token_info = evse.authorized_info
-        tx.reservation_id = reservation_id
+        pending_reservation = self._pending_reservation.pop(evse.evse_id, None)
+        tx.reservation_id = reservation_id if reservation_id is not None else pending_reservation
         remote = self._pending_remote_start.pop(evse.evse_id, None)
         if remote is not None:
             tx.remote_start_id = remote
