@@ -408,6 +408,8 @@ class Station(TransactionFlow):
     ) -> None:
         """Tell the CSMS each connector's availability when it changed: NotifyEvent on 2.1
         (StatusNotification is deprecated there), StatusNotification on 2.0.1 (G01)."""
+        if self._non_evse_reservations:
+            self._place_general_reservations()  # free EVSEs may have changed (H01.FR.20)
         for connector in evse.connectors:
             status = evse.derived_status(connector, self.station_operative)
             if connector.status != status:

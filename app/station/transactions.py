@@ -599,6 +599,11 @@ class TransactionFlow:
     ) -> bool:
         if evse.reservation is not None:
             return self._reservation_matches(evse.reservation, token, info)
+        general = list(self._non_evse_reservations.values())
+        if general and self._is_free(evse) and not any(self._reservation_matches(r, token, info) for r in general):
+            # H01.FR.07: taking this free EVSE must leave one free EVSE per open reservation.
+            free = [e for e in self.evses.values() if self._is_free(e) or e.reservation in general]
+            return len(free) - 1 >= len(general)
         return True
 
     def _take_reservation(
@@ -676,6 +681,7 @@ class TransactionFlow:
         reservations, the remaining free ones show Reserved."""
         pending = list(self._non_evse_reservations.values())
         free = [e for e in self.evses.values() if self._is_free(e) or (e.reservation in pending)]
+        before = {e.evse_id: e.reservation for e in self.evses.values()}
         for evse in free:
             if evse.reservation in pending:
                 evse.reservation = None
@@ -683,7 +689,8 @@ class TransactionFlow:
             for evse, reservation in zip(free, pending, strict=False):
                 evse.reservation = reservation
         for evse in self.evses.values():
-            self.spawn(self.report_status(evse), "status")
+            if evse.reservation is not before[evse.evse_id]:  # only what changed: report_status calls this
+                self.spawn(self.report_status(evse), "status")
 
     def _save_reservations(self: Station) -> None:
         """Reservations survive a reboot (B11.FR.05)."""
