@@ -600,7 +600,11 @@ class TransactionFlow:
         if evse.reservation is not None:
             return self._reservation_matches(evse.reservation, token, info)
         general = list(self._non_evse_reservations.values())
-        if general and self._is_free(evse) and not any(self._reservation_matches(r, token, info) for r in general):
+        if (
+            general
+            and self._is_free(evse)
+            and not any(self._reservation_matches(r, token, info) for r in general)
+        ):
             # H01.FR.07: taking this free EVSE must leave one free EVSE per open reservation.
             free = [e for e in self.evses.values() if self._is_free(e) or e.reservation in general]
             return len(free) - 1 >= len(general)
