@@ -410,6 +410,7 @@ class Station(TransactionFlow):
         (StatusNotification is deprecated there), StatusNotification on 2.0.1 (G01)."""
         if self._non_evse_reservations:
             self._place_general_reservations()  # free EVSEs may have changed (H01.FR.20)
+        self._sync_availability_state(evse)
         for connector in evse.connectors:
             status = evse.derived_status(connector, self.station_operative)
             if connector.status != status:
@@ -431,6 +432,22 @@ class Station(TransactionFlow):
             if await self._send_status(evse, connector, status, use_status_notification):
                 connector.reported_status = status
         self.evse_changed.emit(evse)
+
+    def _sync_availability_state(self, evse: Evse) -> None:
+        """EVSE and ChargingStation AvailabilityState, as GetVariables and SummaryInventory read
+        them (B07.FR.09), follow ChangeAvailability and the connector in use."""
+        in_use = evse.connector(evse.connector_id) or evse.connectors[0]
+        operative = self.station_operative and evse.operative
+        evse_state = (
+            evse.derived_status(in_use, self.station_operative) if operative else ConnectorStatus.UNAVAILABLE
+        )
+        station_state = ConnectorStatus.AVAILABLE if self.station_operative else ConnectorStatus.UNAVAILABLE
+        for component, tier, state in (
+            ("EVSE", evse.evse_id, evse_state),
+            ("ChargingStation", None, station_state),
+        ):
+            if self.dm.find(component, "AvailabilityState", evse=tier) is not None:
+                self.dm.set_actual(component, "AvailabilityState", state.value, evse=tier, validate=False)
 
     async def _send_status(
         self, evse: Evse, connector: Connector, status: ConnectorStatus, use_status_notification: bool
