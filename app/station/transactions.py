@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.clock import utc_timestamp
 from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
+from app.station.authorization import display_text
 from app.station.ev import EVModel
 from app.station.evse import ChargingState, Evse, Reservation, Transaction
 from app.station.sampled_values import build_meter_value
@@ -142,6 +143,11 @@ class TransactionFlow:
             target.message = "Master pass: no transaction to stop"  # C16: it cannot start one
             self.evse_changed.emit(target)
             return decision.status
+        if not decision.allows_evse(target.evse_id):  # C01.FR.21: idTokenInfo.evseId lists where
+            target.auth_status = "NotAllowedTypeEVSE"
+            target.message = display_text("NotAllowedTypeEVSE")
+            self.evse_changed.emit(target)
+            return "NotAllowedTypeEVSE"
         if not self._reservation_allows(target, token, decision.info):
             target.auth_status = "Reserved"
             target.message = "Reserved for another driver"
@@ -164,7 +170,15 @@ class TransactionFlow:
     ) -> Evse | None:
         if evse_id is not None:
             return self.evse(evse_id)
-        usable = [e for e in self.evses.values() if e.operative and not e.faulted and e.authorized is None]
+        allowed = (info or {}).get("evseId")  # C01.FR.21
+        usable = [
+            e
+            for e in self.evses.values()
+            if e.operative
+            and not e.faulted
+            and e.authorized is None
+            and (not allowed or e.evse_id in allowed)
+        ]
         reserved = [
             e
             for e in usable
