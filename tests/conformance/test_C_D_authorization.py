@@ -14,8 +14,12 @@ from app.station.station import Station
 from tests.conformance.conftest import Bench, token
 
 
-def _entry(value: str, status: str = "Accepted", group: str | None = None) -> dict[str, Any]:
+def _entry(
+    value: str, status: str = "Accepted", group: str | None = None, evses: list[int] | None = None
+) -> dict[str, Any]:
     info: dict[str, Any] = {"status": status}
+    if evses is not None:
+        info["evseId"] = evses  # C01.FR.20: only these EVSEs
     if group is not None:
         info["groupIdToken"] = {"idToken": group, "type": "Central"}  # C09.FR.13
     return {"idToken": token(value), "idTokenInfo": info}
@@ -252,3 +256,17 @@ async def test_C01_FR_07_every_authorization_status_reaches_the_display(bench: B
     assert await station.tap("CARD-OK") == "Accepted"
     assert station.evses[1].auth_status == "Accepted"
     await bench.until(lambda: bench.csms.received("TransactionEvent"))
+
+
+async def test_C01_FR_21_token_limited_to_some_evses_charges_only_there(bench: Bench) -> None:
+    station = await bench.station(evses=2, overrides={"AuthCtrlr.LocalPreAuthorize": "true"})
+    await _send_list(bench, 1, [_entry("FLEET", evses=[2])])
+    await station.plug(1)
+    await station.plug(2)
+    assert await station.tap("FLEET", 1) == "NotAllowedTypeEVSE"
+    assert station.evses[1].message == display_text("NotAllowedTypeEVSE")
+    await bench.settle(0.5)
+    assert bench.tx_events() == []
+    assert await station.tap("FLEET") == "Accepted"  # no EVSE named: the station picks an allowed one
+    await bench.until(lambda: bench.csms.received("TransactionEvent"))
+    assert bench.csms.received("TransactionEvent")[0]["evse"]["id"] == 2

@@ -130,3 +130,32 @@ async def test_G_faulted_connector_reported_and_refuses_use(bench: Bench) -> Non
     await station.set_fault(1, False)
     await bench.until(lambda: bench.last_state(1) == "Available")
     assert bench.last_state(2) == "Available"
+
+
+async def _availability_states(bench: Bench) -> list[str | None]:
+    answer = await bench.call(
+        "GetVariables",
+        {
+            "getVariableData": [
+                {"component": {"name": "ChargingStation"}, "variable": {"name": "AvailabilityState"}},
+                {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "AvailabilityState"}},
+                {
+                    "component": {"name": "Connector", "evse": {"id": 1, "connectorId": 1}},
+                    "variable": {"name": "AvailabilityState"},
+                },
+            ]
+        },
+    )
+    return [r.get("attributeValue") for r in answer["getVariableResult"]]
+
+
+async def test_G04_B07_FR_09_availability_state_variables_follow_change_availability(bench: Bench) -> None:
+    station = await bench.station()
+    assert await _availability_states(bench) == ["Available", "Available", "Available"]
+    assert await _change(bench, "Inoperative") == "Accepted"
+    await bench.until(lambda: bench.last_state(1) == "Unavailable")
+    assert await _availability_states(bench) == ["Unavailable", "Unavailable", "Unavailable"]
+    assert await _change(bench, "Operative") == "Accepted"
+    await station.plug(1)
+    await bench.until(lambda: bench.last_state(1) == "Occupied")
+    assert await _availability_states(bench) == ["Available", "Occupied", "Occupied"]
