@@ -262,6 +262,14 @@ class Station(TransactionFlow):
         finally:
             session.cancel()
             self.connection = None
+            self._mark_queue_offline()
+
+    def _mark_queue_offline(self) -> None:
+        """E11.FR.07: transaction events still queued when the connection goes are sent as offline."""
+        for item in self.store.queue_all():
+            if item.action == "TransactionEvent" and not item.payload.get("offline"):
+                item.payload["offline"] = True
+                self.store.queue_update(item.id, payload=item.payload)
 
     def _capture(self, record: CaptureRecord) -> None:
         if record.sender == "station":
