@@ -313,6 +313,28 @@ async def test_E11_E12_events_while_offline_are_queued_and_sent_with_offline_fla
 
 
 @pytest.mark.speed(20)
+async def test_E11_FR_07_event_still_queued_when_the_connection_goes_is_sent_offline(
+    lib_bench: Bench,
+) -> None:
+    # ocpp-lib only: the event must still wait for its answer when the connection goes.
+    csms = lib_bench.csms
+    station = await lib_bench.station(
+        overrides={"TxCtrlr.TxStartPoint": "EVConnected"},
+        call_timeout=1.0,
+    )
+    csms.silent["TransactionEvent"] = 1  # type: ignore[attr-defined]
+    await station.plug(1)
+    await lib_bench.until(lambda: len(csms.received("TransactionEvent")) == 1)
+    await station.set_network(False)
+    await lib_bench.until(lambda: not station.online)
+    await station.set_network(True)
+    await lib_bench.until(lambda: len(csms.received("TransactionEvent")) == 2 and station.queued_events == 0)
+    first, again = csms.received("TransactionEvent")
+    assert first["seqNo"] == again["seqNo"] == 0
+    assert "offline" not in first and again["offline"] is True
+
+
+@pytest.mark.speed(20)
 async def test_E13_FR_02_FR_03_unanswered_event_is_retried_with_growing_interval(lib_bench: Bench) -> None:
     # ocpp-lib only: the built-in CSMS cannot leave a request unanswered.
     csms = lib_bench.csms
