@@ -109,7 +109,7 @@ async def test_G01_FR_08_siblings_of_the_used_connector_are_not_reported(bench: 
     assert bench.connector_states()[2:] == [(1, 2, "Occupied")]
 
 
-async def test_G_faulted_connector_reported_and_refuses_use(bench: Bench) -> None:
+async def test_G03_FR_06_H01_FR_12_faulted_connector_reported_and_refuses_use(bench: Bench) -> None:
     station = await bench.station(evses=2)
     await station.set_fault(1, True)
     await bench.until(lambda: bench.last_state(1) == "Faulted")
