@@ -249,7 +249,13 @@ class StationHandlers:
             if evse is None:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
         else:
-            usable = [e for e in station.evses.values() if _usable(station, e) and e.authorized is None]
+            usable = [  # F01.FR.20: the station picks; not an EVSE reserved for someone else
+                e
+                for e in station.evses.values()
+                if _usable(station, e)
+                and e.authorized is None
+                and (e.reservation is None or station._reservation_matches(e.reservation, token, None))
+            ]
             if not usable:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "NoFreeEvse"}}
             evse = next((e for e in usable if e.plugged), usable[0])
