@@ -57,6 +57,21 @@ async def test_F01_F02_FR_01_FR_21_remote_start_without_authorize(bench: Bench, 
     await bench.until(lambda: station.evses[1].reading is not None and station.evses[1].reading.power_w > 0)
 
 
+async def test_F01_FR_20_station_picks_an_evse_not_reserved_for_someone_else(bench: Bench) -> None:
+    station = await bench.station(evses=2)
+    reserved = await bench.call(
+        "ReserveNow",
+        {"id": 1, "expiryDateTime": bench.in_future(600), "idToken": token("OWNER"), "evseId": 1},
+    )
+    assert reserved["status"] == "Accepted"
+    answer = await bench.call("RequestStartTransaction", _start(41))  # no evseId
+    assert answer["status"] == "Accepted"
+    await station.plug(2)
+    await bench.until(lambda: bench.tx_events())
+    assert bench.tx_events()[0]["evse"]["id"] == 2
+    assert station.evses[1].reservation is not None  # the reservation is untouched
+
+
 async def test_F01_FR_01_authorize_remote_start_checks_the_token_first(bench: Bench) -> None:
     station = await bench.station(evses=2, overrides={"AuthCtrlr.AuthorizeRemoteStart": "true"})
     bench.csms.token_status = {"STOLEN": "Blocked"}
