@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.inspector.power_series import PowerSeries
 from app.inspector.records import CaptureRecord
 from app.session import Session
 from app.station.evse import Evse
@@ -37,6 +38,8 @@ class SessionBridge(QObject):
     evseChanged = Signal(object, object)
     #: Records were flushed into the model: (count in this batch, total ingested so far).
     recordsFlushed = Signal(int, int)
+    #: The power series (setpoints, meter values) changed since the last flush.
+    powerChanged = Signal()
 
     def __init__(self, session: Session, model: InspectorModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +51,9 @@ class SessionBridge(QObject):
         self._dirty_stations: dict[int, Station] = {}
         self._dirty_evses: dict[tuple[int, int], tuple[Station, Evse]] = {}
         self._station_hooks: dict[int, tuple[Station, Callable[..., Any], Callable[..., Any]]] = {}
+        #: Per-EVSE power, SoC and setpoints from the capture (the Power tab reads it).
+        self.power = PowerSeries(session.clock)
+        self._power_dirty = False
 
         self._record_timer = QTimer(self)
         self._record_timer.setInterval(RECORD_FLUSH_MS)
@@ -64,6 +70,8 @@ class SessionBridge(QObject):
         if len(store):
             self.model.set_records(store.records())
             self.ingested = len(store)
+        self.power.attach(store)
+        self.power.changed.connect(self._on_power_changed)
         for station in session.stations.values():
             self._hook(station)
         self._record_timer.start()
@@ -76,6 +84,8 @@ class SessionBridge(QObject):
         store = self.session.store
         store.added.disconnect(self._on_added)
         store.cleared.disconnect(self._on_cleared)
+        self.power.detach(store)
+        self.power.changed.disconnect(self._on_power_changed)
         self.session.station_added.disconnect(self._on_station_added)
         self.session.station_removed.disconnect(self._on_station_removed)
         for station, on_state, on_evse in list(self._station_hooks.values()):
@@ -88,6 +98,9 @@ class SessionBridge(QObject):
     def _on_added(self, record: CaptureRecord) -> None:
         if not self._resync:
             self._pending.append(record)
+
+    def _on_power_changed(self) -> None:
+        self._power_dirty = True
 
     def _on_cleared(self) -> None:
         # The store dropped records: rebuild from it at the next flush. Records added until
@@ -128,6 +141,9 @@ class SessionBridge(QObject):
     # ------------------------------------------------------------------ Qt side (timers)
 
     def flush_records(self) -> None:
+        if self._power_dirty:
+            self._power_dirty = False
+            self.powerChanged.emit()
         if self._resync:
             self._resync = False
             self._pending.clear()

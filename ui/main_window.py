@@ -1,5 +1,8 @@
 """The main window: built-in CSMS bar; stations (list + selected panel) left; inspector right.
 
+The right side has two tabs: the frame inspector, and Power (setpoint against delivered power
+per EVSE, following the station selected in the list).
+
 The window is built and shown before anything asynchronous starts (`start()` or `restore()`
 comes after), so it is on screen fast; it owns no protocol logic, only a `Session` it drives.
 It hosts any number of stations: the list adds (from a template or a profile file), clones,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +43,7 @@ from ui.csms_bar import CsmsBar
 from ui.device_model_view import DeviceModelDialog
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
+from ui.plot_view import TAB_STYLE, PowerPlotView
 from ui.station_dialog import StationDialog, next_free_id, with_identity
 from ui.station_list import StationListPane
 from ui.station_panel import StationsPane
@@ -93,11 +98,16 @@ class MainWindow(QMainWindow):
         self.left.setSizes([128, 720])
         self.left.setMinimumWidth(440)
         self.inspector = InspectorView(self.model)
+        self.power_view = PowerPlotView(self.bridge.power)
+        self.tabs = QTabWidget()
+        self.tabs.setStyleSheet(TAB_STYLE)
+        self.tabs.addTab(self.inspector, "Inspector")
+        self.tabs.addTab(self.power_view, "Power")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(8)
         self.splitter.addWidget(self.left)
-        self.splitter.addWidget(self.inspector)
+        self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([450, 930])
@@ -121,6 +131,8 @@ class MainWindow(QMainWindow):
         self.bridge.stationChanged.connect(self._on_station_changed)
         self.bridge.evseChanged.connect(self._on_evse_changed)
         self.bridge.recordsFlushed.connect(self._on_flushed)
+        self.bridge.powerChanged.connect(self.power_view.on_series_changed)
+        self.station_list.currentChanged.connect(self.power_view.follow_station)
         self.runner.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.csms_bar.toggleRequested.connect(self.toggle_builtin_csms)
         self.station_list.currentChanged.connect(self.stations.show_station)
@@ -185,6 +197,7 @@ class MainWindow(QMainWindow):
         """Stop everything the window started; safe to call twice."""
         self._tick.stop()
         self.stations.stop_ticking()
+        self.power_view.stop()
         for dialog in list(self.device_models.values()):
             dialog.view.stop()
             dialog.close()
@@ -463,6 +476,7 @@ class MainWindow(QMainWindow):
 
     def _on_station_added(self, station: Station) -> None:
         self.stations.add_station(station)  # first: selecting the list row shows the panel
+        self.power_view.set_known(station.station_id, list(station.evses))
         self.station_list.add_station(station)
         self._sync_station_ids()
 
@@ -473,6 +487,7 @@ class MainWindow(QMainWindow):
             dialog.close()
             dialog.deleteLater()
         self.stations.remove_station(station)
+        self.power_view.forget(station.station_id)
         self.station_list.remove_station(station)
         self._sync_station_ids()
 
