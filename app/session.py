@@ -31,6 +31,7 @@ class Session:
         self.station_added: Signal[[Station]] = Signal()
         self.station_removed: Signal[[Station]] = Signal()
         self._writer = JsonlWriter(capture_path) if capture_path else None
+        self._registered: set[str] = set()  # accepted stations, kept across CSMS restarts
 
     def capture(self, record: CaptureRecord) -> None:
         self.store.append(record)
@@ -41,7 +42,13 @@ class Session:
         self, host: str = "127.0.0.1", port: int = 0, config: CsmsConfig | None = None
     ) -> Csms:
         """Start the built-in CSMS (port 0 picks a free port)."""
-        csms = Csms(config, clock=self.clock, capture=self.capture, mirror_stations=set(self.stations))
+        csms = Csms(
+            config,
+            clock=self.clock,
+            capture=self.capture,
+            mirror_stations=set(self.stations),
+            registered=self._registered,
+        )
         await csms.start(host, port)
         self.csms = csms
         return csms

@@ -88,6 +88,7 @@ class Csms:
         clock: Clock | None = None,
         capture: CaptureSink | None = None,
         mirror_stations: set[str] | None = None,
+        registered: set[str] | None = None,
     ) -> None:
         self.config = config or CsmsConfig()
         self.clock = clock or Clock()
@@ -96,6 +97,8 @@ class Csms:
         # end, so the CSMS copy is marked as a mirror.
         self.mirror_stations = mirror_stations if mirror_stations is not None else set()
         self.stations: dict[str, StationLink] = {}
+        # Stations whose boot was accepted: survives a restart when the owner passes it on.
+        self.registered = registered if registered is not None else set()
         self.station_connected: Signal[[StationLink]] = Signal()
         self.station_disconnected: Signal[[StationLink]] = Signal()
         self.station_changed: Signal[[StationLink]] = Signal()
@@ -187,13 +190,21 @@ class Csms:
 
     async def _handle(self, link: StationLink, call: Call) -> dict[str, Any]:
         link.last_seen = self.clock.now()
-        if link.boot_status != "Accepted" and call.action not in _ALLOWED_BEFORE_ACCEPTED:
+        if self._refuses(link) and call.action not in _ALLOWED_BEFORE_ACCEPTED:
             raise SecurityError(f"{call.action} before BootNotification was accepted")
         response = minimal_response(link.version, call.action, self.clock.now())
         special = getattr(self, f"_on_{call.action}", None)
         if special is not None:
             special(link, call.payload, response)
         return response
+
+    def _refuses(self, link: StationLink) -> bool:
+        """A station not (yet) accepted may only boot (B02.FR.09, B03.FR.07). A station this
+        CSMS accepted before a restart and that merely reconnected keeps its registration, as
+        with any CSMS that stores its stations."""
+        if link.boot_status is None:
+            return link.station_id not in self.registered
+        return link.boot_status != "Accepted"
 
     def _on_BootNotification(
         self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
@@ -204,6 +215,10 @@ class Csms:
             self.config.heartbeat_interval if status == "Accepted" else self.config.boot_retry_interval
         )
         link.boot_status = status
+        if status == "Accepted":
+            self.registered.add(link.station_id)
+        else:
+            self.registered.discard(link.station_id)
         link.boot_info = payload.get("chargingStation") or {
             k: v for k, v in payload.items() if k.startswith("chargePoint")
         }

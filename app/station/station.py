@@ -588,7 +588,9 @@ class Station(TransactionFlow):
                 self._queue_wake.clear()
                 await self._queue_wake.wait()
                 continue
-            except CallTimeout:
+            except (CallTimeout, OcppError) as exc:
+                # No answer, or the CSMS could not process it: send it again, waiting
+                # MessageAttemptInterval x attempts so far, up to MessageAttempts (E13.FR.02-04).
                 limit = self.dm.get_int("OCPPCommCtrlr", "MessageAttempts", "TransactionEvent", default=3)
                 if attempts < limit:
                     interval = self.dm.get_int(
@@ -596,9 +598,9 @@ class Station(TransactionFlow):
                     )
                     await self.clock.sleep(interval * attempts)
                     continue
-                log.warning("%s: %s dropped after %d attempts", self.station_id, item.action, attempts)
-            except OcppError as exc:
-                log.warning("%s: CSMS refused %s: %s", self.station_id, item.action, exc)
+                log.warning(
+                    "%s: %s dropped after %d attempts: %s", self.station_id, item.action, attempts, exc
+                )
             else:
                 if item.action == "TransactionEvent":
                     self.on_transaction_response(item.payload, response)

@@ -388,13 +388,6 @@ async def test_E13_FR_04_event_dropped_after_the_last_attempt_then_the_next_one_
     assert [e["eventType"] for e in csms.received("TransactionEvent")] == ["Started", "Started", "Ended"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Station._queue_loop drops a TransactionEvent answered with a CALLERROR at once. Not "
-    "fixed here: tests/test_station_e2e.py::test_csms_vanishes_mid_transaction_events_queued_and_"
-    "replayed relies on that drop, because the built-in CSMS forgets accepted boots when it "
-    "restarts and answers the reconnected station's events with SecurityError.",
-)
 @pytest.mark.speed(20)
 async def test_E13_FR_02_event_refused_with_callerror_is_retried(lib_bench: Bench) -> None:
     # The CSMS "does not accept" the message (E13 description): a CALLERROR is a failure to
