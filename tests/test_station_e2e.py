@@ -369,3 +369,24 @@ async def test_tx_start_point_authorized_times_out_without_ev(session: Session) 
     assert ended["transactionInfo"]["stoppedReason"] == "Timeout"
     assert station.evses[1].authorized is None
     assert_all_valid(session)
+
+
+async def test_B06_FR_16_17_items_and_bytes_per_message_limits(session: Session) -> None:
+    from app.protocol.errors import FormatViolation, OccurrenceConstraintViolation
+
+    await start(
+        session,
+        overrides={
+            "DeviceDataCtrlr.ItemsPerMessage[GetVariables]": "2",
+            "DeviceDataCtrlr.BytesPerMessage[SetVariables]": "200",
+        },
+    )
+    assert session.csms is not None
+    item = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    with pytest.raises(OccurrenceConstraintViolation):
+        await session.csms.call("CB-TEST", "GetVariables", {"getVariableData": [item, item, item]})
+    big = [{**item, "attributeValue": "60"}] * 4
+    with pytest.raises(FormatViolation):
+        await session.csms.call("CB-TEST", "SetVariables", {"setVariableData": big})
+    ok = await session.csms.call("CB-TEST", "GetVariables", {"getVariableData": [item]})
+    assert ok["getVariableResult"][0]["attributeStatus"] == "Accepted"

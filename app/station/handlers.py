@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from app.clock import utc_timestamp
-from app.protocol.errors import NotSupported, OccurrenceConstraintViolation, SecurityError
+from app.protocol.errors import FormatViolation, NotSupported, OccurrenceConstraintViolation, SecurityError
 from app.protocol.frames import Call
 from app.station.device_model import Component, TooManyItems, notify_report_requests
 from app.station.sampled_values import build_meter_value
@@ -70,16 +71,25 @@ class StationHandlers:
     # ------------------------------------------------------------------ B: provisioning
 
     def on_GetVariables(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._check_size("GetVariables", payload)
         try:
             return self.station.dm.get_variables(payload)
         except TooManyItems as exc:
-            raise OccurrenceConstraintViolation(str(exc)) from None
+            raise OccurrenceConstraintViolation(str(exc)) from None  # B06.FR.16
 
     def on_SetVariables(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._check_size("SetVariables", payload)
         try:
             return self.station.dm.set_variables(payload)
         except TooManyItems as exc:
-            raise OccurrenceConstraintViolation(str(exc)) from None
+            raise OccurrenceConstraintViolation(str(exc)) from None  # B05.FR.11
+
+    def _check_size(self, action: str, payload: dict[str, Any]) -> None:
+        """DeviceDataCtrlr.BytesPerMessage[action]: a larger request is a FormatViolation (B06.FR.17)."""
+        limit = self.station.dm.get_int("DeviceDataCtrlr", "BytesPerMessage", action, default=0)
+        size = len(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+        if limit > 0 and size > limit:
+            raise FormatViolation(f"{action} payload is {size} bytes; BytesPerMessage[{action}] is {limit}")
 
     def on_GetBaseReport(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
