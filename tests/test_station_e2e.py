@@ -390,3 +390,24 @@ async def test_B06_FR_16_17_items_and_bytes_per_message_limits(session: Session)
         await session.csms.call("CB-TEST", "SetVariables", {"setVariableData": big})
     ok = await session.csms.call("CB-TEST", "GetVariables", {"getVariableData": [item]})
     assert ok["getVariableResult"][0]["attributeStatus"] == "Accepted"
+
+
+async def test_dc_station_charges_at_the_ev_dc_limit(session: Session) -> None:
+    from app.station.profile import config_from_template
+
+    await session.start_csms()
+    assert session.csms is not None
+    config = config_from_template("dc-150kw-ccs-chademo", station_id="DC-1", csms_url=session.csms.url)
+    config.overrides["SampledDataCtrlr.TxUpdatedInterval"] = "5"
+    station = session.add_station(config)
+    await wait_until(lambda: station.online)
+    await station.plug(1)  # a typical EV: 100 kW DC, below the EVSE's 150 kW
+    await station.tap("DC-CARD")
+    await wait_until(lambda: any(e["triggerReason"] == "MeterValuePeriodic" for e in tx_events(session)), 5)
+    periodic = next(e for e in tx_events(session) if e["triggerReason"] == "MeterValuePeriodic")
+    values = {sv["measurand"]: sv for sv in periodic["meterValue"][0]["sampledValue"]}
+    assert values["Power.Active.Import"]["value"] == 100_000
+    assert "phase" not in values["Current.Import"] and "phase" not in values["Voltage"]  # DC has none
+    # P = U * I on the DC side, within rounding.
+    assert abs(values["Voltage"]["value"] * values["Current.Import"]["value"] - 100_000) < 300
+    assert_all_valid(session)

@@ -243,3 +243,87 @@ class EvseElectrics:
                 u += max(-3 * sigma, min(3 * sigma, self._rng.gauss(0.0, sigma)))
             values.append(u)
         return (values[0], values[1], values[2])
+
+
+#: Pack voltage of a typical 400 V-class EV battery at 0 % and 100 % SoC.
+DC_PACK_EMPTY_V = 340.0
+DC_PACK_FULL_V = 410.0
+DEFAULT_DC_RAMP_W_PER_S = 20_000.0  # DC chargers ramp to 150 kW in well under 10 s
+
+
+class DcEvseElectrics(EvseElectrics):
+    """A DC EVSE: power limited by its rating, the EV's DC capability and the limit; the
+    voltage is the EV battery's (rising with SoC), current = P / U. Readings have no phases
+    (`evse_phases` 0), which is how sampled values know to report them without a phase."""
+
+    def __init__(self, *, max_power_w: float, meter: Meter | None = None, seed: int | None = 0) -> None:
+        if max_power_w <= 0:
+            raise ValueError("a DC EVSE needs a positive rated power")
+        super().__init__(
+            max_current_a=max_power_w / DC_PACK_EMPTY_V,
+            phases=1,
+            meter=meter,
+            seed=seed,
+            ramp_up_w_per_s=DEFAULT_DC_RAMP_W_PER_S,
+            ramp_down_w_per_s=DEFAULT_DC_RAMP_W_PER_S,
+            min_current_a=0.0,
+        )
+        self.max_power_w = max_power_w
+        self._reading = Reading(
+            power_w=0.0,
+            current_a=_NO_PHASES,
+            voltage_v=_NO_PHASES,
+            energy_wh=self.meter.register_wh,
+            soc_percent=None,
+            phases_in_use=0,
+            evse_phases=0,
+        )
+
+    def rated_power_w(self) -> float:
+        return self.max_power_w
+
+    def step(
+        self,
+        dt_s: float,
+        ev: EVModel | None,
+        limit_w: float | None,
+        energizing: bool,
+        *,
+        limit_a: float | None = None,
+        max_phases: int | None = None,
+    ) -> Reading:
+        if dt_s < 0:
+            raise ValueError("time does not run backwards")
+        soc = ev.soc_percent if ev is not None else 0.0
+        voltage = (
+            DC_PACK_EMPTY_V + (DC_PACK_FULL_V - DC_PACK_EMPTY_V) * soc / 100.0 if ev is not None else 0.0
+        )
+        offered_w = self.max_power_w if energizing and ev is not None else 0.0
+        if limit_w is not None:
+            offered_w = min(offered_w, max(0.0, limit_w))
+        if limit_a is not None and voltage > 0:
+            offered_w = min(offered_w, max(0.0, limit_a) * voltage)
+        previous = self._power_w
+        power = 0.0
+        if ev is not None and energizing:
+            target = min(ev.max_power_w(voltage, 0), offered_w)
+            step = self.ramp_up_w_per_s * dt_s if target >= previous else self.ramp_down_w_per_s * dt_s
+            power = min(target, previous + step) if target >= previous else max(target, previous - step)
+            energy_wh = (previous + power) / 2.0 * dt_s / 3600.0
+            if energy_wh > 0:
+                self.meter.add(energy_wh)
+                ev.absorb(energy_wh)
+        self._power_w = power
+        current = power / voltage if voltage > 0 else 0.0
+        self._reading = Reading(
+            power_w=power,
+            current_a=(current, 0.0, 0.0),
+            voltage_v=(voltage, 0.0, 0.0),
+            energy_wh=self.meter.register_wh,
+            soc_percent=ev.soc_percent if ev is not None else None,
+            phases_in_use=0,
+            evse_phases=0,
+            offered_w=offered_w,
+            offered_current_a=offered_w / voltage if voltage > 0 else 0.0,
+        )
+        return self._reading

@@ -85,6 +85,8 @@ def _power_offered(r: Reading, context: str) -> list[SampledValue]:
 
 
 def _current_import(r: Reading, context: str) -> list[SampledValue]:
+    if r.evse_phases == 0:  # DC: one current, no phase
+        return [_value("Current.Import", round(r.current_a[0], 2), "A", context)]
     if r.phases_in_use == 0:
         return [_value("Current.Import", 0.0, "A", context)]
     return [
@@ -98,6 +100,8 @@ def _current_offered(r: Reading, context: str) -> list[SampledValue]:
 
 
 def _voltage(r: Reading, context: str) -> list[SampledValue]:
+    if r.evse_phases == 0:  # DC: the battery-side voltage, no phase
+        return [_value("Voltage", round(r.voltage_v[0], 1), "V", context)]
     phases = r.phases_in_use or r.evse_phases
     return [
         _value("Voltage", round(r.voltage_v[i], 1), "V", context, phase=_VOLTAGE_PHASE_NAMES[i])

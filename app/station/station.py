@@ -30,7 +30,7 @@ from app.station.config import StationConfig
 from app.station.device_model import Component
 from app.station.evse import Connector, ConnectorStatus, Evse
 from app.station.handlers import StationHandlers
-from app.station.meter import EvseElectrics, Meter
+from app.station.meter import DcEvseElectrics, EvseElectrics, Meter
 from app.station.persistence import StationStore
 from app.station.profile import build_device_model
 from app.station.transactions import TransactionFlow
@@ -70,13 +70,18 @@ class Station(TransactionFlow):
         self.authorizer = Authorizer(self.dm, self.store, self.clock)
         self.evses: dict[int, Evse] = {}
         for n, spec in enumerate(config.evses, start=1):
-            electrics = EvseElectrics(
-                max_current_a=spec.max_current_a,
-                phases=spec.phases or 3,
-                nominal_voltage_v=spec.nominal_voltage_v,
-                meter=Meter(float(self.store.get(f"meter.{n}") or 0.0)),
-                seed=n,
-            )
+            meter = Meter(float(self.store.get(f"meter.{n}") or 0.0))
+            electrics: EvseElectrics
+            if spec.phases == 0 or spec.dc_max_power_w is not None:
+                electrics = DcEvseElectrics(max_power_w=spec.rated_power_w, meter=meter, seed=n)
+            else:
+                electrics = EvseElectrics(
+                    max_current_a=spec.max_current_a,
+                    phases=spec.phases,
+                    nominal_voltage_v=spec.nominal_voltage_v,
+                    meter=meter,
+                    seed=n,
+                )
             connectors = [
                 Connector(m, c.connector_type, c.max_current_a)
                 for m, c in enumerate(spec.connectors, start=1)
