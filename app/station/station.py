@@ -207,7 +207,9 @@ class Station(TransactionFlow):
 
     def _connection_candidates(self) -> list[tuple[str | None, ClientSettings]]:
         slots = self.dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority", default=[])
-        found = [(slot, settings) for slot in slots if (settings := self._slot_settings(slot)) is not None]
+        found: list[tuple[str | None, ClientSettings]] = [
+            (slot, settings) for slot in slots if (settings := self._slot_settings(slot)) is not None
+        ]
         return found or [(None, self._client_settings(self.config.csms_url, self.config.password))]
 
     def _slot_settings(self, slot: str) -> ClientSettings | None:

@@ -24,7 +24,13 @@ from app.station.evse import ChargingState, Evse, Reservation, Transaction
 from app.station.sampled_values import build_meter_value
 
 if TYPE_CHECKING:
-    from app.station.station import Station
+    from app.clock import Clock
+    from app.signals import Signal
+    from app.station.authorization import Authorizer
+    from app.station.config import StationConfig
+    from app.station.device_model import DeviceModel
+    from app.station.persistence import StationStore
+    from app.transport.connection import OcppConnection
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,31 @@ IDLE_MESSAGE = "Available: plug in or present a card"
 
 
 class TransactionFlow:
-    """Mixin: the EVSE behaviour of a Station (see station.py for the attributes it uses)."""
+    """Mixin: the EVSE behaviour of a Station; what it uses of the station is declared here."""
+
+    if TYPE_CHECKING:
+        config: StationConfig
+        dm: DeviceModel
+        store: StationStore
+        clock: Clock
+        authorizer: Authorizer
+        evses: dict[int, Evse]
+        connection: OcppConnection | None
+        station_operative: bool
+        evse_changed: Signal[[Evse]]
+        _boot_reason: str
+        _reset_pending: str | None
+
+        @property
+        def station_id(self) -> str: ...
+        @property
+        def online(self) -> bool: ...
+        def now(self) -> datetime: ...
+        def evse(self, evse_id: int) -> Evse: ...
+        def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]: ...
+        def enqueue(self, action: str, payload: dict[str, Any]) -> None: ...
+        async def report_status(self, evse: Evse, *, force: bool = False) -> None: ...
+        async def reboot(self, reason: str = "LocalReset") -> None: ...
 
     def __init__(self) -> None:
         self._pending_remote_start: dict[int, int] = {}  # evse id -> remoteStartId awaiting a tx
@@ -54,7 +84,7 @@ class TransactionFlow:
 
     # ================================================================== user actions
 
-    async def plug(self: Station, evse_id: int, connector_id: int = 1, ev: EVModel | None = None) -> None:
+    async def plug(self, evse_id: int, connector_id: int = 1, ev: EVModel | None = None) -> None:
         """The driver plugs an EV into a connector (only one per EVSE at a time)."""
         evse = self.evse(evse_id)
         if evse.connector(connector_id) is None:
@@ -72,7 +102,7 @@ class TransactionFlow:
         await self.report_status(evse)
         await self._evaluate(evse, "CablePluggedIn")
 
-    async def unplug(self: Station, evse_id: int, *, ev_side_only: bool = False) -> None:
+    async def unplug(self, evse_id: int, *, ev_side_only: bool = False) -> None:
         """The cable comes out: at both ends, or (`ev_side_only`) only at the car (E09/E10)."""
         evse = self.evse(evse_id)
         if not evse.plugged:
@@ -98,9 +128,7 @@ class TransactionFlow:
         await self.report_status(evse)
         await self._maybe_reset_when_idle()
 
-    async def tap(
-        self: Station, id_token: str, evse_id: int | None = None, token_type: str = "ISO14443"
-    ) -> str:
+    async def tap(self, id_token: str, evse_id: int | None = None, token_type: str = "ISO14443") -> str:
         """A card at the reader: stops what it may stop, otherwise authorizes a new charge.
 
         Returns the authorization status, which the display also shows.
@@ -156,17 +184,17 @@ class TransactionFlow:
         await self._authorize_evse(target, token, decision.info, "Authorized")
         return decision.status
 
-    async def _ask_csms(self: Station, token: dict[str, Any]) -> dict[str, Any]:
+    async def _ask_csms(self, token: dict[str, Any]) -> dict[str, Any]:
         conn = self.connection
         if conn is None or not self.online:
             raise ConnectionLost("offline")
         return await conn.call("Authorize", {"idToken": token})
 
-    def _evses_for(self: Station, evse_id: int | None) -> list[Evse]:
+    def _evses_for(self, evse_id: int | None) -> list[Evse]:
         return [e for e in self.evses.values() if evse_id in (None, e.evse_id)]
 
     def _pick_evse_for(
-        self: Station, token: dict[str, Any], info: dict[str, Any] | None, evse_id: int | None
+        self, token: dict[str, Any], info: dict[str, Any] | None, evse_id: int | None
     ) -> Evse | None:
         if evse_id is not None:
             return self.evse(evse_id)
@@ -186,10 +214,11 @@ class TransactionFlow:
         ]
         plugged = [e for e in usable if e.plugged]
         free = [e for e in usable if e.reservation is None]
-        return (reserved or plugged or free or usable or [None])[0]
+        candidates = reserved or plugged or free or usable
+        return candidates[0] if candidates else None
 
     async def _authorize_evse(
-        self: Station, evse: Evse, token: dict[str, Any], info: dict[str, Any] | None, trigger: str
+        self, evse: Evse, token: dict[str, Any], info: dict[str, Any] | None, trigger: str
     ) -> None:
         evse.authorized = token
         evse.authorized_info = info
@@ -210,7 +239,7 @@ class TransactionFlow:
         if not evse.plugged:
             self.spawn(self._connection_timeout(evse, evse.authorized_at), "ev-connect-timeout")
 
-    async def _connection_timeout(self: Station, evse: Evse, authorized_at: float | None) -> None:
+    async def _connection_timeout(self, evse: Evse, authorized_at: float | None) -> None:
         """EVConnectionTimeOut: authorized but never plugged in (E03, trigger EVConnectTimeout)."""
         timeout = self.dm.get_int("TxCtrlr", "EVConnectionTimeOut")
         if timeout <= 0:
@@ -220,7 +249,7 @@ class TransactionFlow:
             evse.message = "No EV connected in time: authorization expired"
             await self.deauthorize(evse, "EVConnectTimeout", "Timeout")
 
-    async def deauthorize(self: Station, evse: Evse, trigger: str, stopped_reason: str) -> None:
+    async def deauthorize(self, evse: Evse, trigger: str, stopped_reason: str) -> None:
         """Authorization ends (card again, remote stop, refused token, timeout): per the stop
         points the transaction ends, or only the energy stops."""
         self._clear_authorization(evse)
@@ -235,7 +264,7 @@ class TransactionFlow:
         evse.authorized_info = None
         evse.authorized_at = None
 
-    async def remote_start(self: Station, evse: Evse, token: dict[str, Any], remote_start_id: int) -> None:
+    async def remote_start(self, evse: Evse, token: dict[str, Any], remote_start_id: int) -> None:
         """Act on an accepted RequestStartTransaction (F01/F02), after the response went out."""
         info: dict[str, Any] | None = None
         if self.dm.get_bool("AuthCtrlr", "AuthorizeRemoteStart", default=False):
@@ -255,14 +284,14 @@ class TransactionFlow:
         await self._authorize_evse(evse, token, info, "RemoteStart")
         evse.message = "Remote start: plug in your EV" if not evse.plugged else "Remote start: charging"
 
-    async def remote_stop(self: Station, evse: Evse) -> None:
+    async def remote_stop(self, evse: Evse) -> None:
         evse.message = "Stopped by the operator"
         await self.deauthorize(evse, "RemoteStop", "Remote")
 
     # ================================================================== transaction rules
 
     async def _evaluate(
-        self: Station,
+        self,
         evse: Evse,
         trigger: str,
         *,
@@ -283,13 +312,11 @@ class TransactionFlow:
             self.send_event(evse, "Updated", trigger)
         self.evse_changed.emit(evse)
 
-    def _stop_condition_lost(self: Station, tx: Transaction, now: set[str]) -> bool:
+    def _stop_condition_lost(self, tx: Transaction, now: set[str]) -> bool:
         tx.conditions_seen |= now
         return bool((set(self.dm.get_list("TxCtrlr", "TxStopPoint")) & tx.conditions_seen) - now)
 
-    def _start_transaction(
-        self: Station, evse: Evse, trigger: str, reservation_id: int | None = None
-    ) -> None:
+    def _start_transaction(self, evse: Evse, trigger: str, reservation_id: int | None = None) -> None:
         tx = Transaction(str(uuid.uuid4()), self.now())
         tx.last_periodic = tx.last_ended_sample = self.clock.monotonic()
         tx.meter_start_wh = evse.electrics.meter.register_wh
@@ -305,7 +332,7 @@ class TransactionFlow:
         evse.last_transaction_id = tx.transaction_id
         self.send_event(evse, "Started", trigger)
 
-    def _end_transaction(self: Station, evse: Evse, trigger: str, stopped_reason: str) -> None:
+    def _end_transaction(self, evse: Evse, trigger: str, stopped_reason: str) -> None:
         self.send_event(evse, "Ended", trigger, stopped_reason=stopped_reason)
         evse.transaction = None
         evse.energy_blocked = False
@@ -319,7 +346,7 @@ class TransactionFlow:
         self.spawn(self._maybe_reset_when_idle(), "reset-on-idle")
 
     def send_event(
-        self: Station, evse: Evse, event_type: str, trigger: str, *, stopped_reason: str | None = None
+        self, evse: Evse, event_type: str, trigger: str, *, stopped_reason: str | None = None
     ) -> None:
         """Build one TransactionEvent from the EVSE's state now and queue it."""
         tx = evse.transaction
@@ -373,7 +400,7 @@ class TransactionFlow:
         self.enqueue("TransactionEvent", payload)
         self.save_transaction(evse)
 
-    def save_transaction(self: Station, evse: Evse) -> None:
+    def save_transaction(self, evse: Evse) -> None:
         """Persist the open transaction (seqNo included) so a restart continues it gap-free."""
         tx = evse.transaction
         if tx is None:
@@ -387,7 +414,7 @@ class TransactionFlow:
         self.store.save_transaction(evse.evse_id, data)
         self.store.put(f"meter.{evse.evse_id}", repr(evse.electrics.meter.register_wh))
 
-    def on_transaction_response(self: Station, request: dict[str, Any], response: dict[str, Any]) -> None:
+    def on_transaction_response(self, request: dict[str, Any], response: dict[str, Any]) -> None:
         """The CSMS's verdict on the token in a TransactionEventResponse (C10 cache, E05)."""
         info = response.get("idTokenInfo")
         if not info:
@@ -412,7 +439,7 @@ class TransactionFlow:
 
     # ================================================================== power-up (E17)
 
-    def resume_or_end_transactions(self: Station) -> None:
+    def resume_or_end_transactions(self) -> None:
         """Transactions open at power-down: resumed within ResumptionTimeout (E17, 2.1 only),
         otherwise ended with AbnormalCondition and PowerLoss / Reboot."""
         saved = self.store.load_transactions()
@@ -451,7 +478,7 @@ class TransactionFlow:
                 stopped = "PowerLoss" if reason == "PowerUp" else "Reboot"
                 self._end_after_outage(evse, stopped, down_since)
 
-    def _end_after_outage(self: Station, evse: Evse, stopped_reason: str, down_since: float) -> None:
+    def _end_after_outage(self, evse: Evse, stopped_reason: str, down_since: float) -> None:
         tx = evse.transaction
         assert tx is not None
         self.send_event(evse, "Ended", "AbnormalCondition", stopped_reason=stopped_reason)
@@ -461,7 +488,7 @@ class TransactionFlow:
         evse.transaction = None
         self.store.delete_transaction(evse.evse_id)
 
-    def _backdate_last_event(self: Station, moment: datetime) -> None:
+    def _backdate_last_event(self, moment: datetime) -> None:
         queued = self.store.queue_all()
         if not queued:
             return
@@ -469,7 +496,7 @@ class TransactionFlow:
         last.payload["timestamp"] = utc_timestamp(moment)
         self.store.queue_update(last.id, payload=last.payload)
 
-    def _next_seq_from_queue(self: Station, transaction_id: str) -> int:
+    def _next_seq_from_queue(self, transaction_id: str) -> int:
         """One past the highest seqNo queued for the transaction: guards against a crash
         between queueing an event and saving the transaction."""
         highest = -1
@@ -481,7 +508,7 @@ class TransactionFlow:
                 highest = max(highest, int(item.payload["seqNo"]))
         return highest + 1
 
-    async def _maybe_reset_when_idle(self: Station) -> None:
+    async def _maybe_reset_when_idle(self) -> None:
         """A Reset OnIdle waits for every transaction to end (B12.FR.01/03), then reboots."""
         if self._reset_pending and all(e.transaction is None for e in self.evses.values()):
             reason, self._reset_pending = self._reset_pending, None
@@ -490,7 +517,7 @@ class TransactionFlow:
 
     # ================================================================== physics and meter values
 
-    async def _tick_loop(self: Station) -> None:
+    async def _tick_loop(self) -> None:
         """Step every EVSE's physics once per tick of simulated time; periodic and aligned values."""
         step = self.config.tick_seconds
         last = self.clock.monotonic()
@@ -504,7 +531,7 @@ class TransactionFlow:
             self._clock_aligned_values()
             self.store.put("alive", repr(self.now().timestamp()))
 
-    def _tick_evse(self: Station, evse: Evse, dt: float, now: float) -> None:
+    def _tick_evse(self, evse: Evse, dt: float, now: float) -> None:
         evse.reading = evse.electrics.step(dt, evse.ev, None, evse.energizing)
         tx = evse.transaction
         conditions = evse.conditions()
@@ -519,7 +546,7 @@ class TransactionFlow:
             self._tick_transaction(evse, tx, now)
         self.evse_changed.emit(evse)
 
-    def _tick_transaction(self: Station, evse: Evse, tx: Transaction, now: float) -> None:
+    def _tick_transaction(self, evse: Evse, tx: Transaction, now: float) -> None:
         limit = self.dm.get_int("TxCtrlr", "MaxEnergyOnInvalidId", default=0)
         refused_at = tx.deauthorized_energy_wh
         used_up = refused_at is not None and evse.electrics.meter.register_wh - refused_at >= limit
@@ -549,7 +576,7 @@ class TransactionFlow:
         if evse.energizing:
             evse.message = _charging_message(evse)
 
-    def _clock_aligned_values(self: Station) -> None:
+    def _clock_aligned_values(self) -> None:
         """AlignedDataCtrlr: values at whole multiples of Interval since midnight (J01): in a
         TransactionEvent (MeterValueClock) during a transaction, as MeterValues otherwise."""
         interval = self.dm.get_int("AlignedDataCtrlr", "Interval", default=0)
@@ -579,7 +606,7 @@ class TransactionFlow:
                 if mv is not None:
                     self.spawn(self._send_meter_values(evse.evse_id, [mv]), "aligned")
 
-    def _send_aligned_event(self: Station, evse: Evse, measurands: list[str], stamp: datetime) -> None:
+    def _send_aligned_event(self, evse: Evse, measurands: list[str], stamp: datetime) -> None:
         self.send_event(evse, "Updated", "MeterValueClock")
         assert evse.reading is not None
         mv = build_meter_value(evse.reading, measurands, "Sample.Clock", stamp)
@@ -589,7 +616,7 @@ class TransactionFlow:
             last.payload["meterValue"] = [mv]
             self.store.queue_update(last.id, payload=last.payload)
 
-    async def _send_meter_values(self: Station, evse_id: int, meter_values: list[dict[str, Any]]) -> None:
+    async def _send_meter_values(self, evse_id: int, meter_values: list[dict[str, Any]]) -> None:
         conn = self.connection
         if conn is None or not self.online:
             return  # not transaction data: not queued (QueueAllMessages is false)
@@ -608,9 +635,7 @@ class TransactionFlow:
         group = (info or {}).get("groupIdToken")
         return bool(reservation.group_id_token and group and _same_token(reservation.group_id_token, group))
 
-    def _reservation_allows(
-        self: Station, evse: Evse, token: dict[str, Any], info: dict[str, Any] | None
-    ) -> bool:
+    def _reservation_allows(self, evse: Evse, token: dict[str, Any], info: dict[str, Any] | None) -> bool:
         if evse.reservation is not None:
             return self._reservation_matches(evse.reservation, token, info)
         general = list(self._non_evse_reservations.values())
@@ -625,7 +650,7 @@ class TransactionFlow:
         return True
 
     def _take_reservation(
-        self: Station, evse: Evse, token: dict[str, Any], info: dict[str, Any] | None
+        self, evse: Evse, token: dict[str, Any], info: dict[str, Any] | None
     ) -> Reservation | None:
         """The reservation the authorized token consumes on this EVSE, if any (H01.FR.15)."""
         reservation = evse.reservation
@@ -642,7 +667,7 @@ class TransactionFlow:
                 return general
         return None
 
-    def reserve(self: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    def reserve(self, payload: dict[str, Any]) -> dict[str, Any]:
         """ReserveNow (H01): check the target, record the reservation, show Reserved."""
         if not self.dm.get_bool("ReservationCtrlr", "Enabled", default=True):
             return {"status": "Rejected", "statusInfo": {"reasonCode": "NotEnabled"}}
@@ -683,7 +708,7 @@ class TransactionFlow:
         self.spawn(self.report_status(evse), "status")
         return {"status": "Accepted"}
 
-    def _is_free(self: Station, evse: Evse) -> bool:
+    def _is_free(self, evse: Evse) -> bool:
         return (
             self.station_operative
             and evse.operative
@@ -694,7 +719,7 @@ class TransactionFlow:
             and evse.reservation is None
         )
 
-    def _place_general_reservations(self: Station) -> None:
+    def _place_general_reservations(self) -> None:
         """Non-EVSE-specific reservations (H01): once free EVSEs are as few as open
         reservations, the remaining free ones show Reserved."""
         pending = list(self._non_evse_reservations.values())
@@ -710,9 +735,11 @@ class TransactionFlow:
             if evse.reservation is not before[evse.evse_id]:  # only what changed: report_status calls this
                 self.spawn(self.report_status(evse), "status")
 
-    def _save_reservations(self: Station) -> None:
+    def _save_reservations(self) -> None:
         """Reservations survive a reboot (B11.FR.05)."""
-        items = [(e.reservation, e.evse_id) for e in self.evses.values() if e.reservation is not None]
+        items: list[tuple[Reservation | None, int | None]] = [
+            (e.reservation, e.evse_id) for e in self.evses.values() if e.reservation is not None
+        ]
         items += [(r, None) for r in self._non_evse_reservations.values()]
         seen: set[int] = set()
         data = []
@@ -733,7 +760,7 @@ class TransactionFlow:
             )
         self.store.put("reservations", json.dumps(data))
 
-    def _load_reservations(self: Station) -> None:
+    def _load_reservations(self) -> None:
         for item in json.loads(self.store.get("reservations") or "[]"):
             reservation = Reservation(
                 int(item["id"]),
@@ -749,13 +776,13 @@ class TransactionFlow:
             if placed in self.evses:
                 self.evses[placed].reservation = reservation
 
-    def cancel_reservation(self: Station, reservation_id: int) -> dict[str, Any]:
+    def cancel_reservation(self, reservation_id: int) -> dict[str, Any]:
         """CancelReservation (H02)."""
         if self._drop_reservation(reservation_id):
             return {"status": "Accepted"}
         return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownReservation"}}
 
-    def _drop_reservation(self: Station, reservation_id: int) -> bool:
+    def _drop_reservation(self, reservation_id: int) -> bool:
         found = self._non_evse_reservations.pop(reservation_id, None) is not None
         for evse in self.evses.values():
             if evse.reservation is not None and evse.reservation.reservation_id == reservation_id:
@@ -767,7 +794,7 @@ class TransactionFlow:
             self._save_reservations()
         return found
 
-    async def remove_reservation(self: Station, evse: Evse, status: str) -> None:
+    async def remove_reservation(self, evse: Evse, status: str) -> None:
         """The reserved EVSE became unusable (H03 Removed) or the time ran out (H04 Expired)."""
         reservation = evse.reservation
         if reservation is None:
@@ -783,7 +810,7 @@ class TransactionFlow:
             except (CallTimeout, OcppError, ConnectionLost) as exc:
                 log.info("%s: ReservationStatusUpdate failed: %s", self.station_id, exc)
 
-    def _expire_reservations(self: Station) -> None:
+    def _expire_reservations(self) -> None:
         now = self.now()
         for evse in self.evses.values():
             if evse.reservation is not None and evse.reservation.expiry <= now:
@@ -795,7 +822,7 @@ class TransactionFlow:
                 self._save_reservations()
                 self.spawn(self._announce_expiry(rid), "reservation-expired")
 
-    async def _announce_expiry(self: Station, reservation_id: int) -> None:
+    async def _announce_expiry(self, reservation_id: int) -> None:
         conn = self.connection
         if conn is not None and self.online:
             try:
