@@ -291,7 +291,7 @@ def test_setpoint_steps_follow_accepted_profiles_only() -> None:
     ]
     # Neither the Rejected (#8) nor the NotSupported (#9) profile shows anywhere.
     assert not any("#8" in e.text or "#9" in e.text for e in data.events)
-    assert "16 A = 11.0 kW" in data.events[1].detail
+    assert "TxProfile id 7 stackLevel 1 on EVSE 1, first period 16 A" in data.events[1].detail
 
 
 def test_clear_and_transaction_end_remove_profiles() -> None:
@@ -305,8 +305,15 @@ def test_clear_and_transaction_end_remove_profiles() -> None:
     cleared = [e for e in ps.series(STATION, 1).events if e.kind == "cleared"]
     assert [(round(e.t - T0.timestamp(), 1), e.text) for e in cleared] == [(1500.2, "cleared #3")]
     assert "StationMax #3" in cleared[0].detail
-    # The EVSE-0 view shows the station-wide profiles only.
-    assert steps(ps, evse=0)[:3] == [(5.2, 22000.0), (900.2, 5000.0), (1500.2, 22000.0)]
+    # EVSE 0 is the grid connection: the composite of all EVSEs under the station-wide limits.
+    # (5 kW over 3 phases is 7.25 A per phase; EVSE 1 draws on one phase: 7.25 A x 230 V.)
+    assert steps(ps, evse=0)[:5] == [
+        (5.2, 22000.0),
+        (10.2, 11040.0),
+        (610.0, 2300.0),
+        (900.2, pytest.approx(5000 / 3)),
+        (1210.0, 5000.0),
+    ]
 
 
 def test_composite_schedule_result_overrides_the_future() -> None:

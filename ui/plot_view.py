@@ -154,6 +154,7 @@ class PowerPlotView(QWidget):
         self._setting_range = False
         self._updating_combos = False
         self._key_snapshot: tuple[tuple[str, int], ...] = ()
+        self._combo_version = (-1, -1)
         self._markers: list[EventMarker] = []
         self._build()
         self._timer = QTimer(self)
@@ -279,6 +280,12 @@ class PowerPlotView(QWidget):
         )
         self.now_line.setZValue(20)
         item.addItem(self.now_line, ignoreBounds=True)
+        # What lies ahead of now (the scheduled part) on a faint grey ground.
+        self.ahead = pg.LinearRegionItem(
+            values=(0, 1), movable=False, brush=pg.mkBrush(31, 36, 48, 12), pen=pg.mkPen(None)
+        )
+        self.ahead.setZValue(-20)
+        item.addItem(self.ahead, ignoreBounds=True)
 
         self.legend = pg.LegendItem(
             offset=None,
@@ -288,10 +295,17 @@ class PowerPlotView(QWidget):
             labelTextSize="9pt",
             colCount=4,
         )
-        # Above the plot (the title row), so it never hides data and is part of an export.
+        # Above the plot (the title row), so it never hides data and is part of an export: which
+        # station and EVSE on the left (an exported PNG must say what it shows), then the legend.
         item.layout.removeItem(item.titleLabel)
         item.titleLabel.hide()
-        item.layout.addItem(self.legend, 0, 1, alignment=Qt.AlignmentFlag.AlignLeft)
+        header = pg.GraphicsLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        self.title = pg.LabelItem("", color="#1f2430", size="10pt", bold=True, justify="left")
+        header.addItem(self.title, 0, 0)
+        header.addItem(self.legend, 0, 1)
+        header.layout.setColumnStretchFactor(1, 1)
+        item.layout.addItem(header, 0, 1)
         item.layout.setRowFixedHeight(0, 30)
         for data_item in (self.setpoint_item, self.future_item, self.power_item, self.soc_item):
             self.legend.addItem(data_item, data_item.name())
@@ -310,11 +324,11 @@ class PowerPlotView(QWidget):
     def set_known(self, station_id: str, evse_ids: list[int]) -> None:
         """A station the window knows (emulated): listed even before it sent a meter value."""
         self._known[station_id] = sorted(evse_ids)
-        self._refresh_combos()
+        self._refresh_combos(force=True)
 
     def forget(self, station_id: str) -> None:
         self._known.pop(station_id, None)
-        self._refresh_combos()
+        self._refresh_combos(force=True)
 
     def follow_station(self, station: object) -> None:
         """The station list's selection: show that station (keeping its chosen EVSE)."""
@@ -352,6 +366,9 @@ class PowerPlotView(QWidget):
         return positive[0] if positive else (evses[0] if evses else None)
 
     def _refresh_combos(self, *, force: bool = False) -> None:
+        if not force and self._combo_version == (self.series.version, len(self._known)):
+            return
+        self._combo_version = (self.series.version, len(self._known))
         keys = tuple(self.series.keys())
         snapshot = (*keys, *((s, -1 - len(e)) for s, e in self._known.items()))
         if not force and snapshot == self._key_snapshot:
@@ -470,6 +487,8 @@ class PowerPlotView(QWidget):
         self.setpoint_item.setData(px, py)
         self.future_item.setData(fx, fy)
         self.now_line.setPos(now)
+        self.title.setText(f"{station_id} · {'station' if evse_id == 0 else f'EVSE {evse_id}'}")
+        self.ahead.setRegion((now, now + 10 * max(self.span, self.series.horizon_s)))
 
         if self.follow:
             self._setting_range = True

@@ -14,22 +14,20 @@ It works on the wire alone, so it is the same for an emulated station, a real ch
 the built-in CSMS, or one seen through the proxy: each frame is taken from one observation
 point only (mirror records, the second copy of a frame when both ends are ours, are skipped).
 
-Setpoint rule (until the smart-charging core computes composite schedules):
+Setpoint: what the station was told, replayed through the smart-charging core
+(`app.smartcharging.composite`), so the plot and the emulated station obey one rule set:
 
-1. a profile counts from the moment its SetChargingProfile was answered `Accepted` until it is
-   cleared, replaced (same id, or same EVSE + purpose + stack level) or, for a TxProfile, until
-   its transaction ends; inside that, `validFrom`/`validTo` and its schedule's `duration`;
-2. the schedule starts at `startSchedule` (Absolute, Dynamic; Recurring repeats it daily or
-   weekly) or at the start of the transaction running on the EVSE (Relative; without one, when
-   the profile arrived); the first schedule of a profile is the one used;
-3. per purpose, the profile with the highest stackLevel that has a period covering the instant
-   leads (a tie goes to the profile on this EVSE rather than EVSE 0, then the newer one);
-4. setpoint = min(TxProfile if one leads, else TxDefaultProfile; ChargingStationMaxProfile;
-   every external limit); no profile at all = no setpoint. The station maximum is applied to
-   each EVSE in full (a real station shares it; we cannot know how);
-5. ampere limits become watts as limit × 230 V × numberPhases (3 when absent);
-6. a GetCompositeSchedule result replaces the derived value from its `scheduleStart` for its
-   `duration`, until the next profile change on that EVSE (or EVSE 0) or the next result.
+1. a profile counts from the moment its SetChargingProfile was answered `Accepted` (or a
+   NotifyChargingLimit reported it) until it is cleared, replaced (same id, or same EVSE +
+   purpose + stack level, as 1.6 replaces) or, for a TxProfile, until its transaction ends;
+   OCPP 1.6 profiles are read as their 2.1 equivalents;
+2. between two such changes (or a transaction starting or ending on the EVSE), the profiles in
+   force go into a `ProfileStore` and `composite_schedule` computes the limit in W for that
+   stretch (ratings unknown: no rated cap; 230 V nominal, numberPhases 3 when absent); the
+   stretches joined make the step line, past and future;
+3. a GetCompositeSchedule result is the station's own schedule: it replaces the derived line from
+   its `scheduleStart` for its `duration`, until the next profile change on that EVSE (or EVSE 0)
+   or the next result.
 
 Memory is bounded: one sample per second at most at full resolution for 24 h per EVSE, older
 samples averaged into one-minute buckets kept for another 7 days; arrays grow on demand, so an
@@ -44,7 +42,7 @@ import csv
 import io
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,9 +53,19 @@ from app.clock import Clock
 from app.inspector.records import CaptureRecord
 from app.inspector.store import CaptureStore
 from app.signals import Signal
+from app.smartcharging import (
+    ChargingProfile,
+    EvseInfo,
+    ProfileError,
+    ProfileStore,
+    Purpose,
+    StationContext,
+    composite_schedule,
+    parse_profile,
+)
+from app.smartcharging.store import CSMS_SOURCE
 
 NOMINAL_VOLTAGE = 230.0
-DEFAULT_PHASES = 3
 DEFAULT_HORIZON_S = 6 * 3600.0
 FULL_RESOLUTION_S = 24 * 3600.0
 MIN_SAMPLE_INTERVAL_S = 1.0
@@ -71,13 +79,12 @@ STEP_CACHE_SLACK_S = 600.0  # setpoint steps are computed this far past the hori
 POWER, ENERGY, SOC = 0, 1, 2
 _COLUMNS = 3
 
-TX = "TxProfile"
-TX_DEFAULT = "TxDefaultProfile"
-STATION_MAX = "ChargingStationMaxProfile"
-EXTERNAL = "ChargingStationExternalConstraints"  # external limits (NotifyChargingLimit)
+TX = Purpose.TX.value
+TX_DEFAULT = Purpose.TX_DEFAULT.value
+STATION_MAX = Purpose.STATION_MAX.value
+EXTERNAL = Purpose.EXTERNAL.value  # external limits (NotifyChargingLimit)
 _PURPOSE_ALIASES = {"ChargePointMaxProfile": STATION_MAX}  # OCPP 1.6 spelling
 _SHORT_PURPOSE = {TX: "Tx", TX_DEFAULT: "TxDefault", STATION_MAX: "StationMax", EXTERNAL: "External"}
-_RECURRENCE_S = {"Daily": 86_400.0, "Weekly": 604_800.0}
 
 # CALLs whose answer we need (CSMS -> station, except 1.6 StartTransaction).
 _TRACKED_CALLS = frozenset(
@@ -279,72 +286,33 @@ class SampleRing:
 
 
 @dataclass(slots=True)
-class _Period:
-    start: float  # seconds from the schedule start
-    limit: float | None
-    phases: int | None
-
-
-@dataclass(slots=True)
-class _Schedule:
-    start: float | None  # epoch s (startSchedule), None for Relative
-    duration: float | None
-    unit: str  # "A" | "W"
-    periods: list[_Period]
-
-    def limit_w(self, offset: float, nominal_v: float) -> float | None:
-        if offset < 0 or (self.duration is not None and offset >= self.duration):
-            return None
-        starts = [p.start for p in self.periods]
-        i = bisect.bisect_right(starts, offset) - 1
-        if i < 0:
-            return None
-        return _to_watts(self.periods[i].limit, self.periods[i].phases, self.unit, nominal_v)
-
-
-@dataclass(slots=True)
 class _Profile:
-    id: int | str
+    """A profile as seen on the wire (in its OCPP 2.1 form), and when it counted on the station."""
+
+    parsed: ChargingProfile
     evse: int  # 0: the whole station
-    purpose: str
-    stack_level: int
-    kind: str
-    recurrency: str | None
-    valid_from: float | None
-    valid_to: float | None
-    transaction_id: str | None
-    schedule: _Schedule | None
     t_from: float  # when the station took it
     t_to: float | None = None  # when it stopped counting (cleared, replaced, tx ended)
-    source: str = "CSO"  # external limits: chargingLimitSource
+    source: str = CSMS_SOURCE  # external limits: chargingLimitSource
 
-    def active(self, t: float) -> bool:
-        return (
-            self.t_from <= t
-            and (self.t_to is None or t < self.t_to)
-            and (self.valid_from is None or self.valid_from <= t)
-            and (self.valid_to is None or t < self.valid_to)
-        )
+    @property
+    def id(self) -> int:
+        return self.parsed.id
 
-    def schedule_start(self, t: float, tx_start: float | None) -> float | None:
-        s = self.schedule
-        if s is None:
-            return None
-        if self.kind == "Relative":
-            return tx_start if tx_start is not None else self.t_from
-        base = s.start if s.start is not None else self.t_from
-        if self.kind == "Recurring" and self.recurrency in _RECURRENCE_S:
-            period = _RECURRENCE_S[self.recurrency]
-            if t < base:
-                return None
-            return base + math.floor((t - base) / period) * period
-        return base
+    @property
+    def purpose(self) -> str:
+        return self.parsed.purpose.value
 
-    def limit_w(self, t: float, tx_start: float | None, nominal_v: float) -> float | None:
-        start = self.schedule_start(t, tx_start)
-        if start is None or self.schedule is None:
-            return None
-        return self.schedule.limit_w(t - start, nominal_v)
+    @property
+    def stack_level(self) -> int:
+        return self.parsed.stack_level
+
+    @property
+    def transaction_id(self) -> str | None:
+        return self.parsed.transaction_id
+
+    def live_at(self, t: float) -> bool:
+        return self.t_from <= t and (self.t_to is None or t < self.t_to)
 
     def label(self) -> str:
         return f"{_SHORT_PURPOSE.get(self.purpose, self.purpose)} #{self.id}"
@@ -352,20 +320,17 @@ class _Profile:
 
 @dataclass(slots=True)
 class _Report:
-    """A GetCompositeSchedule result: the station's own schedule for an EVSE."""
+    """A GetCompositeSchedule result: the station's own schedule for an EVSE, from `start`."""
 
     evse: int
     t_received: float
-    schedule: _Schedule
-
-    @property
-    def start(self) -> float:
-        return self.schedule.start if self.schedule.start is not None else self.t_received
+    start: float
+    duration: float | None
+    schedule: dict[str, Any]  # chargingRateUnit + chargingSchedulePeriod, as reported
 
     @property
     def end(self) -> float:
-        d = self.schedule.duration
-        return self.start + d if d is not None else math.inf
+        return self.start + self.duration if self.duration is not None else math.inf
 
 
 @dataclass(slots=True)
@@ -383,10 +348,10 @@ class _EvseState:
     last_energy: tuple[float, float] | None = None  # (t, Wh), for power derived from energy
     spans: list[_TxSpan] = field(default_factory=list)
 
-    def tx_start_at(self, t: float) -> float | None:
+    def span_at(self, t: float) -> _TxSpan | None:
         for span in reversed(self.spans):
             if span.start <= t and (span.end is None or t < span.end):
-                return span.start
+                return span
         return None
 
 
@@ -400,6 +365,7 @@ class _StationState:
     events: deque[tuple[int, SeriesEvent]] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     #: Remote starts carrying a TxProfile without evseId: remoteStartId -> profile.
     remote_profiles: dict[int, _Profile] = field(default_factory=dict)
+    external_ids: int = 0  # external limits get ids -1, -2, ... (K01.FR.82 style)
     version: int = 0
     #: Bumped when anything the setpoint depends on changes (profiles, transactions, reports).
     profile_version: int = 0
@@ -442,6 +408,7 @@ class PowerSeries:
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._emit_scheduled = False
         self._stores: list[CaptureStore] = []
+        self._keys: tuple[int, list[tuple[str, int]]] = (-1, [])
         self._step_cache: dict[tuple[str, int], tuple[int, float, float, list[tuple[float, float]]]] = {}
 
     # ------------------------------------------------------------------ feeding
@@ -564,10 +531,11 @@ class PowerSeries:
             changed = self._tx_running(st, evse, evse_id, tx_id, t)
             remote = info.get("remoteStartId")
             if isinstance(remote, int) and remote in st.remote_profiles:
-                profile = st.remote_profiles.pop(remote)
-                profile.evse, profile.transaction_id = evse_id, tx_id
-                self._install(st, profile, record, t, "RequestStartTransaction")
-                changed = True
+                raw = {**st.remote_profiles.pop(remote).parsed.raw, "transactionId": tx_id}
+                profile = _parse_profile(raw, evse_id, t)
+                if profile is not None:
+                    self._install(st, profile, record, t, "RequestStartTransaction")
+                    changed = True
         changed = self._meter_values(st, evse_id, p.get("meterValue"), record) or changed
         if event_type == "Ended" and tx_id:
             self._tx_ended(st, evse, tx_id, t)
@@ -691,7 +659,7 @@ class PowerSeries:
                 old.t_to = t
         st.profiles.append(profile)
         self._prune_profiles(st, t)
-        first = _first_limit_text(profile, self.nominal_voltage)
+        first = _first_limit_text(profile)
         detail = (
             f"{how} {profile.purpose} id {profile.id} stackLevel {profile.stack_level}"
             f" on {'the station' if profile.evse == 0 else f'EVSE {profile.evse}'}"
@@ -714,36 +682,25 @@ class PowerSeries:
             return False
         st = self._station(record.station)
         t = _epoch(record.time)
-        profile_id = call.get("chargingProfileId", call.get("id"))
-        criteria = call.get("chargingProfileCriteria")
-        if not isinstance(criteria, dict):
-            criteria = call  # OCPP 1.6 puts the criteria at the top level
-        evse_id = criteria.get("evseId", criteria.get("connectorId"))
-        purpose = criteria.get("chargingProfilePurpose")
-        if isinstance(purpose, str):
-            purpose = _PURPOSE_ALIASES.get(purpose, purpose)
-        stack = criteria.get("stackLevel")
-        cleared: list[_Profile] = []
-        for profile in st.profiles:
-            if profile.t_to is not None or profile.purpose == EXTERNAL:
-                continue
-            if profile_id is not None:
-                match = profile.id == profile_id
-            else:
-                match = (
-                    (evse_id is None or profile.evse == evse_id)
-                    and (purpose is None or profile.purpose == purpose)
-                    and (stack is None or profile.stack_level == stack)
-                )
-            if match:
-                profile.t_to = t
-                cleared.append(profile)
-        if profile_id is not None:
-            what = f"#{profile_id}"
+        request = _clear_request_21(call)
+        # Which of the profiles in force it removed: the smart-charging store decides (K10).
+        live = {p.id: p for p in st.profiles if p.live_at(t)}
+        store = ProfileStore()
+        for profile in sorted(live.values(), key=lambda p: p.t_from):
+            store.install(profile.parsed, profile.evse, source=profile.source)
+        store.clear(request)
+        cleared = [p for pid, p in live.items() if store.get(pid) is None]
+        for profile in cleared:
+            profile.t_to = t
+        criteria = request.get("chargingProfileCriteria") or {}
+        evse_id = criteria.get("evseId")
+        if "chargingProfileId" in request:
+            what = f"#{request['chargingProfileId']}"
         else:
+            purpose = criteria.get("chargingProfilePurpose")
             parts = [_SHORT_PURPOSE.get(purpose, purpose) if purpose else "all"]
-            if stack is not None:
-                parts.append(f"L{stack}")
+            if criteria.get("stackLevel") is not None:
+                parts.append(f"L{criteria['stackLevel']}")
             what = " ".join(parts)
         target = cleared[0].evse if len(cleared) == 1 else (evse_id if isinstance(evse_id, int) else 0)
         names = ", ".join(p.label() for p in cleared) or "nothing we knew of"
@@ -808,26 +765,21 @@ class PowerSeries:
         schedules = p.get("chargingSchedule")
         first = ""
         if isinstance(schedules, list) and schedules and isinstance(schedules[0], dict):
-            schedule = _parse_schedule(schedules[0])
-            if schedule is not None:
-                profile = _Profile(
-                    id=f"{source}",
-                    evse=evse_id,
-                    purpose=EXTERNAL,
-                    stack_level=0,
-                    kind="Absolute" if schedule.start is not None else "Relative",
-                    recurrency=None,
-                    valid_from=None,
-                    valid_to=None,
-                    transaction_id=None,
-                    schedule=schedule,
-                    t_from=t,
-                    source=source,
-                )
-                if profile.kind == "Relative":  # no start given: it starts now
-                    profile.kind, schedule.start = "Absolute", t
+            schedule = {"id": 1, **schedules[0]}
+            schedule.setdefault("startSchedule", _iso(t))  # no start given: it starts now
+            st.external_ids += 1
+            raw = {
+                "id": -st.external_ids,
+                "stackLevel": 0,
+                "chargingProfilePurpose": EXTERNAL,
+                "chargingProfileKind": "Absolute",
+                "chargingSchedule": [schedule],
+            }
+            profile = _parse_profile(raw, evse_id, t)
+            if profile is not None:
+                profile.source = source
                 st.profiles.append(profile)
-                first = _first_limit_text(profile, self.nominal_voltage)
+                first = _first_limit_text(profile)
         detail = f"NotifyChargingLimit from {source}{': ' + first if first else ''}"
         st.events.append((evse_id, SeriesEvent(t, "limit", f"limit {source}", detail)))
         st.profile_version += 1
@@ -868,15 +820,23 @@ class PowerSeries:
             raw.setdefault("startSchedule", result.get("scheduleStart"))
         else:
             return False
-        schedule = _parse_schedule(raw)
-        if schedule is None or not isinstance(evse_id, int):
+        start = _parse_time(raw.get("startSchedule"))
+        duration = raw.get("duration", call.get("duration"))
+        if not isinstance(evse_id, int) or not isinstance(raw.get("chargingSchedulePeriod"), list):
             return False
-        if schedule.start is None:
-            schedule.start = t
-        if schedule.duration is None and isinstance(call.get("duration"), int | float):
-            schedule.duration = float(call["duration"])
+        schedule = {
+            "chargingRateUnit": raw.get("chargingRateUnit", "W"),
+            "chargingSchedulePeriod": raw["chargingSchedulePeriod"],
+        }
+        report = _Report(
+            evse_id,
+            t,
+            start if start is not None else t,
+            float(duration) if isinstance(duration, int | float) else None,
+            schedule,
+        )
         st = self._station(record.station)
-        st.reports.append(_Report(evse_id, t, schedule))
+        st.reports.append(report)
         st.profile_version += 1
         return True
 
@@ -884,6 +844,8 @@ class PowerSeries:
 
     def keys(self) -> list[tuple[str, int]]:
         """(station id, EVSE id) pairs with samples, profiles or events."""
+        if self._keys[0] == self.version:
+            return list(self._keys[1])
         out: set[tuple[str, int]] = set()
         for station_id, st in self._stations.items():
             for evse_id, evse in st.evses.items():
@@ -895,7 +857,8 @@ class PowerSeries:
                 out.add((station_id, evse_id))
             for report in st.reports:
                 out.add((station_id, report.evse))
-        return sorted(out)
+        self._keys = (self.version, sorted(out))
+        return list(self._keys[1])
 
     def station_ids(self) -> list[str]:
         return sorted({s for s, _ in self.keys()})
@@ -963,70 +926,100 @@ class PowerSeries:
         return [s for s in hit[3] if s[0] < t1]
 
     def _steps(self, st: _StationState, evse_id: int, t0: float, t1: float) -> list[tuple[float, float]]:
-        """[(t, W or NaN)] from t0, merged where equal; each holds until the next."""
-        evse = st.evses.get(evse_id) or _EvseState()
-        scopes = (evse_id,) if evse_id == 0 else (evse_id, 0)
+        """[(t, W or NaN)] from t0, merged where equal; each holds until the next.
+
+        The observed profiles are replayed stretch by stretch through the composite schedule of
+        the smart-charging core; reported composite schedules then take over where they apply.
+        """
+        scopes = None if evse_id == 0 else (evse_id, 0)
         profiles = [
-            p for p in st.profiles if p.evse in scopes and p.t_from < t1 and (p.t_to is None or p.t_to > t0)
+            p
+            for p in st.profiles
+            if (scopes is None or p.evse in scopes) and p.t_from < t1 and (p.t_to is None or p.t_to > t0)
         ]
+        evse_ids = (
+            [evse_id]
+            if evse_id
+            else sorted({e for e in st.evses if e} | {p.evse for p in profiles if p.evse})
+        )
+        changes = {t0}
+        for p in profiles:
+            changes.add(p.t_from)
+            if p.t_to is not None:
+                changes.add(p.t_to)
+        for e in evse_ids:
+            for span in st.evses[e].spans if e in st.evses else ():
+                changes.add(span.start)
+                if span.end is not None:
+                    changes.add(span.end)
+        ordered = sorted(c for c in changes if t0 <= c < t1)
+        derived: list[tuple[float, float]] = []
+        for a, b in zip(ordered, [*ordered[1:], t1], strict=True):
+            derived += self._stretch(st, [p for p in profiles if p.live_at(a)], evse_ids, evse_id, a, b)
+
         reports = sorted((r for r in st.reports if r.evse == evse_id), key=lambda r: r.t_received)
-        changes = sorted({p.t_from for p in profiles} | {p.t_to for p in profiles if p.t_to is not None})
-        windows: list[tuple[float, float, _Report]] = []
+        profile_changes = sorted(
+            {p.t_from for p in profiles} | {p.t_to for p in profiles if p.t_to is not None}
+        )
+        pieces: list[tuple[float, float, list[tuple[float, float]]]] = []
         for i, report in enumerate(reports):
-            later = [c for c in changes if c > report.t_received]
-            end = min(report.end, later[0] if later else math.inf)
+            later = [c for c in profile_changes if c > report.t_received]
+            end = min(report.end, later[0] if later else math.inf, t1)
             if i + 1 < len(reports):
                 end = min(end, reports[i + 1].t_received)
-            start = max(report.start, report.t_received)
-            if end > start and end > t0 and start < t1:
-                windows.append((start, end, report))
+            start = max(report.start, report.t_received, t0)
+            if end > start:
+                pieces.append((start, end, self._report_steps(report, start, end)))
+        return _merge_steps(_overlay(derived, pieces))
 
-        breaks: set[float] = {t0}
-        for p in profiles:
-            breaks.update(_profile_breaks(p, evse, t0, t1))
-        for start, end, report in windows:
-            breaks.update((start, end))
-            breaks.update(report.start + period.start for period in report.schedule.periods)
-        ordered = sorted(b for b in breaks if t0 <= b < t1)
+    def _stretch(
+        self,
+        st: _StationState,
+        live: list[_Profile],
+        evse_ids: list[int],
+        evse_id: int,
+        a: float,
+        b: float,
+    ) -> list[tuple[float, float]]:
+        """The composite schedule over [a, b) with the profiles in force at a."""
+        if not live:
+            return [(a, math.nan)]
+        store = ProfileStore()
+        for profile in sorted(live, key=lambda p: p.t_from):
+            store.install(profile.parsed, profile.evse, source=profile.source)
+        infos = []
+        for e in evse_ids or [1]:
+            span = st.evses[e].span_at(a) if e in st.evses else None
+            infos.append(
+                EvseInfo(
+                    e,
+                    voltage_v=self.nominal_voltage,
+                    transaction_id=span.tx_id if span else None,
+                    tx_start=_datetime(span.start) if span else None,
+                )
+            )
+        return _composite_steps(store, StationContext(evses=tuple(infos)), evse_id, a, b)
 
-        steps: list[tuple[float, float]] = []
-        for b in ordered:
-            value: float | None
-            window = next((w for w in reversed(windows) if w[0] <= b < w[1]), None)
-            if window is not None:
-                value = window[2].schedule.limit_w(b - window[2].start, self.nominal_voltage)
-            else:
-                value = self._limit_at(profiles, b, evse_id, evse)
-            w = math.nan if value is None else value
-            if steps and (steps[-1][1] == w or (math.isnan(w) and math.isnan(steps[-1][1]))):
-                continue
-            steps.append((b, w))
-        return steps
-
-    def _limit_at(self, profiles: list[_Profile], t: float, evse_id: int, evse: _EvseState) -> float | None:
-        tx_start = evse.tx_start_at(t)
-        leading: dict[str, tuple[tuple[int, bool, float], float]] = {}
-        externals: list[float] = []
-        for p in profiles:
-            if not p.active(t):
-                continue
-            value = p.limit_w(t, tx_start, self.nominal_voltage)
-            if value is None:
-                continue
-            if p.purpose == EXTERNAL:
-                externals.append(value)
-                continue
-            rank = (p.stack_level, p.evse == evse_id, p.t_from)
-            best = leading.get(p.purpose)
-            if best is None or rank > best[0]:
-                leading[p.purpose] = (rank, value)
-        candidates = externals
-        tx = leading.get(TX) or leading.get(TX_DEFAULT)
-        if tx is not None:
-            candidates.append(tx[1])
-        if STATION_MAX in leading:
-            candidates.append(leading[STATION_MAX][1])
-        return min(candidates) if candidates else None
+    def _report_steps(self, report: _Report, a: float, b: float) -> list[tuple[float, float]]:
+        """A reported schedule in W: read through the same core, as a plain Absolute profile."""
+        schedule = {**report.schedule, "id": 1, "startSchedule": _iso(report.start)}
+        if report.duration is not None:
+            schedule["duration"] = math.ceil(report.duration)
+        purpose = TX_DEFAULT if report.evse else STATION_MAX
+        raw = {
+            "id": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": purpose,
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": [schedule],
+        }
+        profile = _parse_profile(raw, report.evse, report.t_received)
+        if profile is None:
+            return [(a, math.nan)]
+        store = ProfileStore()
+        store.install(profile.parsed, report.evse)
+        ctx = StationContext(evses=(EvseInfo(report.evse or 1, voltage_v=self.nominal_voltage),))
+        return _composite_steps(store, ctx, report.evse, a, b)
 
     # ------------------------------------------------------------------ export
 
@@ -1077,39 +1070,61 @@ class PowerSeries:
 # ====================================================================== helpers
 
 
-def _profile_breaks(p: _Profile, evse: _EvseState, t0: float, t1: float) -> Iterator[float]:
-    """Instants where this profile's contribution may change, within [t0, t1)."""
-    yield p.t_from
-    if p.t_to is not None:
-        yield p.t_to
-    if p.valid_from is not None:
-        yield p.valid_from
-    if p.valid_to is not None:
-        yield p.valid_to
-    s = p.schedule
-    if s is None:
-        return
-    starts: list[float] = []
-    if p.kind == "Relative":
-        starts = [span.start for span in evse.spans if span.start < t1 and (span.end or math.inf) > t0]
-        starts.append(p.t_from)
-        for span in evse.spans:  # a Relative schedule restarts with each transaction
-            if span.end is not None:
-                yield span.end
-    else:
-        base = s.start if s.start is not None else p.t_from
-        if p.kind == "Recurring" and p.recurrency in _RECURRENCE_S:
-            every = _RECURRENCE_S[p.recurrency]
-            k0 = max(0, math.floor((t0 - base) / every))
-            k1 = math.ceil((t1 - base) / every)
-            starts = [base + k * every for k in range(k0, min(k1 + 1, k0 + 400))]
-        else:
-            starts = [base]
-    for start in starts:
-        for period in s.periods:
-            yield start + period.start
-        if s.duration is not None:
-            yield start + s.duration
+def _composite_steps(
+    store: ProfileStore, ctx: StationContext, evse_id: int, a: float, b: float
+) -> list[tuple[float, float]]:
+    """The composite schedule over [a, b) as steps in W.
+
+    Composite periods start on whole seconds from the window start, so the window starts on the
+    whole second at or before `a` (schedules written in whole seconds then land exactly) and the
+    value in force at `a` opens the result.
+    """
+    base = math.floor(a)
+    try:
+        schedule = composite_schedule(
+            store, evse_id, _datetime(base), max(1, math.ceil(b - base)), "W", ctx, now=_datetime(a)
+        )
+    except (KeyError, ValueError):
+        return [(a, math.nan)]
+    steps = [(base + p["startPeriod"], _period_watts(p)) for p in schedule["chargingSchedulePeriod"]]
+    first = _value_at(steps, a)
+    return [(a, first)] + [(t, w) for t, w in steps if a < t < b]
+
+
+def _period_watts(period: dict[str, Any]) -> float:
+    """A composite period in W as one number: the total over the phases; NaN for no limit."""
+    if "limit" not in period:
+        return math.nan
+    if "limit_L2" in period:  # per-phase limits: limit is L1's share
+        return float(period["limit"]) + float(period["limit_L2"]) + float(period.get("limit_L3", 0.0))
+    return float(period["limit"])
+
+
+def _overlay(
+    base: list[tuple[float, float]], pieces: list[tuple[float, float, list[tuple[float, float]]]]
+) -> list[tuple[float, float]]:
+    """`base` steps with each (start, end, steps) piece pasted over [start, end)."""
+    out = list(base)
+    for start, end, steps in pieces:
+        resume = _value_at(out, end)
+        out = [s for s in out if s[0] < start] + steps + [(end, resume)] + [s for s in out if s[0] > end]
+    return out
+
+
+def _value_at(steps: list[tuple[float, float]], t: float) -> float:
+    i = bisect.bisect_right([s[0] for s in steps], t) - 1
+    return steps[i][1] if i >= 0 else math.nan
+
+
+def _merge_steps(steps: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for t, w in steps:
+        if out and out[-1][0] == t:
+            out.pop()
+        if out and (out[-1][1] == w or (math.isnan(w) and math.isnan(out[-1][1]))):
+            continue
+        out.append((t, w))
+    return out
 
 
 def _with_period_events(events: list[SeriesEvent], steps: list[tuple[float, float]]) -> list[SeriesEvent]:
@@ -1129,80 +1144,64 @@ def _with_period_events(events: list[SeriesEvent], steps: list[tuple[float, floa
     return out
 
 
+def _profile_21(raw: dict[str, Any]) -> dict[str, Any]:
+    """A ChargingProfileType in its OCPP 2.1 shape (1.6 csChargingProfiles converted)."""
+    out = dict(raw)
+    if "chargingProfileId" in out:
+        out["id"] = out.pop("chargingProfileId")
+    purpose = out.get("chargingProfilePurpose")
+    if isinstance(purpose, str):
+        out["chargingProfilePurpose"] = _PURPOSE_ALIASES.get(purpose, purpose)
+    schedules = out.get("chargingSchedule")
+    if isinstance(schedules, dict):
+        schedules = [schedules]
+    if isinstance(schedules, list):
+        out["chargingSchedule"] = [
+            {"id": i + 1, **s} if isinstance(s, dict) else s for i, s in enumerate(schedules)
+        ]
+    if out.get("transactionId") is not None:
+        out["transactionId"] = str(out["transactionId"])
+    out.setdefault("stackLevel", 0)
+    return out
+
+
 def _parse_profile(raw: dict[str, Any], evse_id: int, t: float) -> _Profile | None:
-    pid = raw.get("id", raw.get("chargingProfileId"))
-    purpose = raw.get("chargingProfilePurpose")
-    if pid is None or not isinstance(purpose, str):
+    try:
+        parsed = parse_profile(_profile_21(raw))
+    except (ProfileError, TypeError, ValueError, KeyError):
         return None
-    purpose = _PURPOSE_ALIASES.get(purpose, purpose)
-    sched_raw = raw.get("chargingSchedule")
-    if isinstance(sched_raw, list):  # 2.x: 1..3 alternatives (ISO 15118); the first one counts
-        sched_raw = sched_raw[0] if sched_raw else None
-    schedule = _parse_schedule(sched_raw) if isinstance(sched_raw, dict) else None
-    tx = raw.get("transactionId")
-    stack = raw.get("stackLevel", 0)
-    return _Profile(
-        id=pid,
-        evse=evse_id,
-        purpose=purpose,
-        stack_level=stack if isinstance(stack, int) else 0,
-        kind=str(raw.get("chargingProfileKind", "Absolute")),
-        recurrency=raw.get("recurrencyKind"),
-        valid_from=_parse_time(raw.get("validFrom")),
-        valid_to=_parse_time(raw.get("validTo")),
-        transaction_id=None if tx is None else str(tx),
-        schedule=schedule,
-        t_from=t,
-    )
-
-
-def _parse_schedule(raw: Any) -> _Schedule | None:
-    if not isinstance(raw, dict):
+    if not parsed.schedules:
         return None
-    periods: list[_Period] = []
-    for item in raw.get("chargingSchedulePeriod") or []:
-        if not isinstance(item, dict) or not isinstance(item.get("startPeriod"), int | float):
-            continue
-        limit = item.get("limit")
-        phases = item.get("numberPhases")
-        periods.append(
-            _Period(
-                float(item["startPeriod"]),
-                float(limit) if isinstance(limit, int | float) else None,
-                phases if isinstance(phases, int) else None,
-            )
-        )
-    if not periods:
-        return None
-    periods.sort(key=lambda p: p.start)
-    duration = raw.get("duration")
-    return _Schedule(
-        start=_parse_time(raw.get("startSchedule")),
-        duration=float(duration) if isinstance(duration, int | float) else None,
-        unit=str(raw.get("chargingRateUnit", "W")).upper(),
-        periods=periods,
-    )
+    return _Profile(parsed, evse_id, t)
 
 
-def _to_watts(limit: float | None, phases: int | None, unit: str, nominal_v: float) -> float | None:
-    if limit is None:
-        return None
-    if unit == "A":
-        return limit * nominal_v * (phases if phases else DEFAULT_PHASES)
-    return limit
+def _clear_request_21(call: dict[str, Any]) -> dict[str, Any]:
+    """A ClearChargingProfileRequest in its 2.1 shape (1.6 has id and criteria at the top)."""
+    if "chargingProfileCriteria" in call or "chargingProfileId" in call:
+        return call
+    request: dict[str, Any] = {}
+    if call.get("id") is not None:
+        request["chargingProfileId"] = call["id"]
+    criteria = {}
+    if call.get("connectorId") is not None:
+        criteria["evseId"] = call["connectorId"]
+    if call.get("chargingProfilePurpose") is not None:
+        purpose = call["chargingProfilePurpose"]
+        criteria["chargingProfilePurpose"] = _PURPOSE_ALIASES.get(purpose, purpose)
+    if call.get("stackLevel") is not None:
+        criteria["stackLevel"] = call["stackLevel"]
+    if criteria:
+        request["chargingProfileCriteria"] = criteria
+    return request
 
 
-def _first_limit_text(profile: _Profile, nominal_v: float) -> str:
-    s = profile.schedule
-    if s is None or not s.periods:
+def _first_limit_text(profile: _Profile) -> str:
+    schedule = profile.parsed.schedule
+    if not schedule.periods or schedule.periods[0].limit is None:
         return ""
-    p = s.periods[0]
-    watts = _to_watts(p.limit, p.phases, s.unit, nominal_v)
-    if watts is None or p.limit is None:
-        return ""
-    if s.unit == "A":
-        return f"{p.limit:g} A = {_kw(watts)}"
-    return _kw(watts)
+    period = schedule.periods[0]
+    phases = f" on {period.number_phases} phase(s)" if period.number_phases else ""
+    return f"first period {period.limit:g} {schedule.unit}{phases}"
 
 
 _POWER_SCALE = {"W": 1.0, "KW": 1000.0}
@@ -1273,6 +1272,10 @@ def _parse_time(value: Any) -> float | None:
 
 def _epoch(moment: datetime) -> float:
     return moment.timestamp()
+
+
+def _datetime(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
 
 
 def _nan(value: float | None) -> float:
