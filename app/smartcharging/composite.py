@@ -817,7 +817,8 @@ def composite_schedule(
     bodies: list[dict[str, Any]] = []
     for t, v in zip(sweep.times, sweep.values, strict=True):
         body = _period(v, unit, env.evse)
-        offset = math.floor(t - base + 0.5)
+        # what holds at the request time holds from the first period (startPeriod 0, K08)
+        offset = 0 if t <= ws else math.floor(t - base + 0.5)
         if periods and periods[-1]["startPeriod"] == offset:
             periods.pop()
             bodies.pop()

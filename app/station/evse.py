@@ -128,6 +128,7 @@ class Evse:
     plugged_connector: int | None = None  # which connector the EV is plugged into
     ev: EVModel | None = None
     ev_side_disconnected: bool = False  # cable pulled at the car, still in the socket (E10)
+    limit_w: float | None = None  # the composite schedule's limit obeyed at the last step
     # The transaction goes on, but no energy flows until it ends: resumed after a reboot while
     # TxCtrlr.AllowEnergyTransferResumption is false (E17, B13.FR.25), or its token was refused
     # and MaxEnergyOnInvalidId is used up (E05.FR.02).

@@ -275,11 +275,17 @@ class StationHandlers:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "TxInProgress"}}
         if evse.reservation is not None and not station._reservation_matches(evse.reservation, token, None):
             return {"status": "Rejected", "statusInfo": {"reasonCode": "Reserved"}}
-        if (
-            "chargingProfile" in payload
-            and payload["chargingProfile"].get("chargingProfilePurpose") != "TxProfile"
-        ):
-            return {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidProfile"}}  # K05
+        profile = payload.get("chargingProfile")
+        if profile is not None:
+            reason = station.smart.validate_remote_start_profile(profile, evse.evse_id)
+            if reason is not None:
+                return {"status": "Rejected", "statusInfo": {"reasonCode": reason}}  # K05
+            if evse.transaction is not None:
+                station.smart.install_remote_start_profile(
+                    profile, evse.evse_id, evse.transaction.transaction_id
+                )
+            else:
+                station._pending_remote_profile[evse.evse_id] = profile
         response: dict[str, Any] = {"status": "Accepted"}
         if evse.transaction is not None:  # cable first: the transaction already exists (F01)
             response["transactionId"] = evse.transaction.transaction_id
@@ -416,6 +422,39 @@ class StationHandlers:
         station.apply_availability(evse_id, connector_id, operative)
         self.after(functools.partial(station.set_availability, evse_id, connector_id, operative))
         return {"status": "Accepted"}
+
+    # ------------------------------------------------------------------ K: smart charging
+
+    def on_SetChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.smart.set_charging_profile(payload)
+
+    def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.smart.clear(payload)
+
+    def on_GetChargingProfiles(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """K09: the answer says whether there is anything; the reports follow it."""
+        reports = self.station.smart.reports(payload)
+        if not reports:
+            return {"status": "NoProfiles"}
+        conn = self.station.connection
+
+        async def send_reports() -> None:
+            for report in reports:
+                if conn is None or conn.closed:
+                    return
+                await conn.call("ReportChargingProfiles", report)
+
+        self.after(send_reports)
+        return {"status": "Accepted"}
+
+    def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.smart.composite(payload)
+
+    def on_UpdateDynamicSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.smart.update_dynamic(payload)
+
+    def on_UsePriorityCharging(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.smart.use_priority_charging(payload)
 
     # ------------------------------------------------------------------ H: reservation
 

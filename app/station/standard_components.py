@@ -841,6 +841,23 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
         _rw(sc, "NotifyChargingLimitWithSchedules", "false"),
         _const(sc, "Phases3to1", "false"),
         _const(sc, "ChargingProfilePersistence[TxProfile]", "false"),
+        _const(sc, "ChargingProfilePersistence[ChargingStationExternalConstraints]", "false"),
+        _const(sc, "ChargingProfilePersistence[LocalGeneration]", "false"),
+        _const(sc, "ExternalControlSignalsEnabled", "true"),
+        _rw(sc, "ExternalConstraintsProfileDisallowed", "false"),
+        # 2.1 capabilities the smart-charging rules honour (app/smartcharging): K28, K01.FR.90-103.
+        _const(
+            sc,
+            "SupportedAdditionalPurposes",
+            "PriorityCharging,LocalGeneration",
+            values_list="PriorityCharging,LocalGeneration",
+        ),
+        _const(sc, "SupportsDynamicProfiles", "true"),
+        _const(sc, "SupportsMaxOfflineDuration", "true"),
+        _const(sc, "SupportsUseLocalTime", "true"),
+        _const(sc, "SupportsRandomizedDelay", "true"),
+        _const(sc, "SupportsLimitAtSoC", "true"),
+        _const(sc, "SupportsEvseSleep", "false"),
     ]
 
     # 2.1: one NetworkConfiguration per configuration slot (B09.FR.08), writable (B09.FR.10).

@@ -33,6 +33,7 @@ from app.station.handlers import StationHandlers
 from app.station.meter import DcEvseElectrics, EvseElectrics, Meter
 from app.station.persistence import StationStore
 from app.station.profile import build_device_model
+from app.station.smart import StationSmartCharging
 from app.station.transactions import TransactionFlow
 from app.transport.client import ClientSettings, ConnectError, backoff_delays, open_station_socket
 from app.transport.connection import OcppConnection
@@ -109,6 +110,7 @@ class Station(TransactionFlow):
         self._stop = asyncio.Event()
         self._event_id = 0
         TransactionFlow.__init__(self)
+        self.smart = StationSmartCharging(self)
         self._restore_persistent_state()
         # Signals, fired after state changed.
         self.state_changed: Signal[[Station]] = Signal()
@@ -669,6 +671,10 @@ class Station(TransactionFlow):
 
     def _set_state(self, state: LinkState) -> None:
         self.state = state
+        if state is LinkState.ONLINE:
+            self.smart.link_changed(True)
+        elif state in (LinkState.OFFLINE, LinkState.NETWORK_CUT):
+            self.smart.link_changed(False)
         self.state_changed.emit(self)
 
 

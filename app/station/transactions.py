@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
 from app.station.authorization import display_text
 from app.station.ev import EVModel
 from app.station.evse import ChargingState, Evse, Reservation, Transaction
+from app.station.meter import Reading
 from app.station.sampled_values import build_meter_value
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from app.station.config import StationConfig
     from app.station.device_model import DeviceModel
     from app.station.persistence import StationStore
+    from app.station.smart import StationSmartCharging
     from app.transport.connection import OcppConnection
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class TransactionFlow:
         store: StationStore
         clock: Clock
         authorizer: Authorizer
+        smart: StationSmartCharging
         evses: dict[int, Evse]
         connection: OcppConnection | None
         station_operative: bool
@@ -77,6 +81,7 @@ class TransactionFlow:
 
     def __init__(self) -> None:
         self._pending_remote_start: dict[int, int] = {}  # evse id -> remoteStartId awaiting a tx
+        self._pending_remote_profile: dict[int, dict[str, Any]] = {}  # evse id -> its TxProfile (K05)
         self._pending_reservation: dict[int, int] = {}  # evse id -> consumed reservationId awaiting a tx
         self._non_evse_reservations: dict[int, Reservation] = {}
         self._last_aligned: float | None = None
@@ -330,11 +335,18 @@ class TransactionFlow:
         tx.conditions_seen = evse.conditions()
         evse.transaction = tx
         evse.last_transaction_id = tx.transaction_id
+        self.smart.invalidate()
+        profile = self._pending_remote_profile.pop(evse.evse_id, None)
+        if profile is not None:  # K05: RequestStartTransaction's TxProfile, now with its id
+            self.smart.install_remote_start_profile(profile, evse.evse_id, tx.transaction_id)
         self.send_event(evse, "Started", trigger)
 
     def _end_transaction(self, evse: Evse, trigger: str, stopped_reason: str) -> None:
         self.send_event(evse, "Ended", trigger, stopped_reason=stopped_reason)
+        ended = evse.transaction
         evse.transaction = None
+        if ended is not None:
+            self.smart.transaction_ended(ended.transaction_id)  # its TxProfiles go (K02.FR.05)
         evse.energy_blocked = False
         self.store.delete_transaction(evse.evse_id)
         if evse.scheduled_operative is not None:
@@ -353,7 +365,7 @@ class TransactionFlow:
         assert tx is not None
         ending = event_type == "Ended"
         # Physics first, so the values in this event are those of this instant.
-        evse.reading = evse.electrics.step(0.0, evse.ev, None, evse.energizing and not ending)
+        evse.reading = self._step(evse, 0.0, evse.energizing and not ending)
         state = ChargingState.IDLE if ending else evse.charging_state()
         info: dict[str, Any] = {"transactionId": tx.transaction_id}
         # chargingState when it changed, and always where the CSMS needs the current state:
@@ -532,7 +544,7 @@ class TransactionFlow:
             self.store.put("alive", repr(self.now().timestamp()))
 
     def _tick_evse(self, evse: Evse, dt: float, now: float) -> None:
-        evse.reading = evse.electrics.step(dt, evse.ev, None, evse.energizing)
+        evse.reading = self._step(evse, dt, evse.energizing)
         tx = evse.transaction
         conditions = evse.conditions()
         if tx is None:
@@ -575,6 +587,25 @@ class TransactionFlow:
                 tx.ended_samples.append(mv)
         if evse.energizing:
             evse.message = _charging_message(evse)
+
+    def _step(self, evse: Evse, dt: float, energizing: bool) -> Reading:
+        """Physics under the composite limit of this instant (K08): the EVSE offers no more."""
+        limit = self.smart.limit(evse)
+        if limit is None:
+            evse.limit_w = None
+            return evse.electrics.step(dt, evse.ev, None, energizing)
+        evse.limit_w = limit.watts if math.isfinite(limit.watts) else None
+        # The pilot signals a current: a profile in A caps the current per phase exactly,
+        # whatever the voltage does; the W figure caps the power.
+        amps = [a for a in limit.amps if a > 0 and math.isfinite(a)]
+        return evse.electrics.step(
+            dt,
+            evse.ev,
+            evse.limit_w,
+            energizing,
+            limit_a=min(amps) if amps else None,
+            max_phases=limit.number_phases,
+        )
 
     def _clock_aligned_values(self) -> None:
         """AlignedDataCtrlr: values at whole multiples of Interval since midnight (J01): in a
