@@ -186,8 +186,12 @@ class EvseElectrics:
         if limit_a is not None:
             offered_a = min(offered_a, max(0.0, limit_a))
         if limit_w is not None:
-            offered_a = min(offered_a, max(0.0, limit_w) / sum_u if sum_u > 0 else 0.0)
-        if offered_a < self.min_current_a or not energizing:
+            # The EVSE turns a power limit into the pilot current with its nominal voltage
+            # (K01.FR.50), not the noisy measured one: a limit of exactly 6 A x 230 V must not
+            # flicker below the 6 A minimum with every voltage sample.
+            nominal = self.nominal_voltage_v * offer_phases
+            offered_a = min(offered_a, max(0.0, limit_w) / nominal)
+        if offered_a < self.min_current_a - 1e-9 or not energizing:
             offered_a = 0.0
         offered_w = offered_a * sum_u
 
