@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 from app.station.evse import ChargingState, ConnectorStatus, Evse
 from app.station.station import LinkState, Station
 from ui import theme
+from ui.ev_dialog import EvChoice, EvDialog, default_choice, ev_details, ev_summary
 from ui.inspector_model import version_label
+from ui.local_limit import LocalLimitControl, kw_text, limit_in_force
 from ui.station_dialog import SECURITY_CHOICES, connector_name
 from ui.station_list import queue_age_text, queue_facts
 from ui.tasks import TaskRunner
@@ -171,6 +173,9 @@ class EvseCard(QFrame):
         self.evse = evse
         self.runner = runner
         self._tx_start_wh: tuple[str, float] | None = None  # (transaction id, register at start)
+        self.next_ev: EvChoice = default_choice()  # what the next Plug in connects
+        self._plugged_name: str | None = None  # the preset name of the EV plugged in from here
+        self.ev_dialog: EvDialog | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 10, 12, 12)
@@ -256,6 +261,30 @@ class EvseCard(QFrame):
         self.meter.setToolTip("Energy register of the EVSE meter, and the current the EV draws")
         facts.addWidget(label, 3, 0)
         facts.addWidget(self.meter, 3, 1)
+        label = QLabel("EV")
+        label.setObjectName("muted")
+        self.ev_line = QLabel()
+        self.ev_line.setWordWrap(True)  # a narrow column wraps the summary rather than clipping it
+        self.ev_line.setMinimumWidth(1)
+        facts.addWidget(label, 4, 0)
+        facts.addWidget(self.ev_line, 4, 1)
+        label = QLabel("Limit")
+        label.setObjectName("muted")
+        limit_row = QHBoxLayout()
+        limit_row.setSpacing(6)
+        self.limit = QLabel("no limit")
+        self.limit.setStyleSheet("font-weight: 600;")
+        self.limit_source = Pill()
+        limit_row.addWidget(self.limit)
+        limit_row.addWidget(self.limit_source)
+        limit_row.addStretch(1)
+        facts.addWidget(label, 5, 0)
+        facts.addLayout(limit_row, 5, 1)
+        label = QLabel("Local limit")
+        label.setObjectName("muted")
+        self.local_limit = LocalLimitControl(station, evse.evse_id, runner, evse.electrics.rated_power_w())
+        facts.addWidget(label, 6, 0)
+        facts.addWidget(self.local_limit, 6, 1, Qt.AlignmentFlag.AlignLeft)
         facts.setColumnStretch(1, 1)
         outer.addLayout(facts)
 
@@ -291,7 +320,13 @@ class EvseCard(QFrame):
             pick.addWidget(self.connector)
             pick.addStretch(1)
             outer.addLayout(pick)
+        self.ev_button = QPushButton("EV…")
+        self.ev_button.setToolTip(
+            "Choose the EV the next Plug in connects: preset, battery, SoC, charger (while unplugged)"
+        )
+        self.ev_button.clicked.connect(self.open_ev_dialog)
         actions.addWidget(self.plug_button)
+        actions.addWidget(self.ev_button)
         actions.addSpacing(6)
         actions.addWidget(card_label)
         actions.addWidget(self.card, 1)
@@ -308,7 +343,30 @@ class EvseCard(QFrame):
             self.runner.run(self.station.unplug(evse_id), f"Unplug EVSE {evse_id}")
         else:
             connector_id = int(self.connector.currentData() or 1)
-            self.runner.run(self.station.plug(evse_id, connector_id=connector_id), f"Plug in EVSE {evse_id}")
+            choice = self.next_ev
+            self._plugged_name = choice.name
+            ev = choice.make(self.station.now())
+            self.runner.run(
+                self.station.plug(evse_id, connector_id=connector_id, ev=ev),
+                f"Plug in EVSE {evse_id} ({choice.name.lower()} EV)",
+            )
+
+    def open_ev_dialog(self) -> EvDialog:
+        """Non-blocking: the loop keeps running while the tester edits the EV."""
+        if self.ev_dialog is not None and self.ev_dialog.isVisible():
+            self.ev_dialog.raise_()
+            return self.ev_dialog
+        if self.ev_dialog is not None:
+            self.ev_dialog.deleteLater()  # closed: its choice was taken (or cancelled)
+        dialog = EvDialog(self.next_ev, f"EVSE {self.evse.evse_id}", self)
+        dialog.accepted.connect(lambda: self._on_ev_chosen(dialog))
+        self.ev_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_ev_chosen(self, dialog: EvDialog) -> None:
+        self.next_ev = dialog.choice
+        self.refresh()
 
     def _toggle_fault(self) -> None:
         evse_id = self.evse.evse_id
@@ -375,6 +433,8 @@ class EvseCard(QFrame):
             self.transaction.setText("none")
             self.transaction.setToolTip("")
             self.charging_state.setText(_CHARGING_STATE_TEXT.get(state, state.value))
+        self._refresh_ev()
+        self._refresh_limit()
         soc = evse.ev.soc_percent if evse.ev is not None else None
         self.soc.setText("—" if soc is None else f"{soc:.1f}")
         if reading is not None and reading.phases_in_use:
@@ -385,9 +445,43 @@ class EvseCard(QFrame):
         else:
             self.meter.setText(f"{register_wh / 1000:.3f} kWh")
 
+    def _refresh_ev(self) -> None:
+        ev = self.evse.ev
+        self.ev_button.setEnabled(not self.evse.plugged)
+        if ev is not None and self.evse.plugged:
+            self.ev_line.setText(ev_summary(ev, self._plugged_name))
+            self.ev_line.setToolTip("Plugged in now\n" + ev_details(ev))
+            _set_muted(self.ev_line, False)
+        else:
+            self.ev_line.setText("next: " + self.next_ev.summary())
+            self.ev_line.setToolTip("Plug in connects this EV\n" + ev_details(self.next_ev.ev))
+            _set_muted(self.ev_line, True)
+
+    def _refresh_limit(self) -> None:
+        value, source, tip = limit_in_force(self.station, self.evse)
+        self.limit.setText(value)
+        self.limit.setToolTip(tip)
+        self.limit_source.setToolTip(tip)
+        if source:
+            colour = theme.LOCAL_LIMIT if source.endswith("local limit") else theme.CSMS_LIMIT
+            self.limit_source.set_state(source, colour)
+            self.limit_source.show()
+        else:
+            self.limit_source.hide()
+        self.local_limit.refresh()
+
     def power_kw(self) -> float:
         """The kW number as shown (tests read what the user reads)."""
         return float(self.power.text())
+
+
+def _set_muted(label: QLabel, muted: bool) -> None:
+    """Grey or normal text; the style sheet is only re-applied when it changes."""
+    name = "muted" if muted else ""
+    if label.objectName() != name:
+        label.setObjectName(name)
+        label.style().unpolish(label)
+        label.style().polish(label)
 
 
 def _connectors_text(evse: Evse) -> str:
@@ -452,6 +546,20 @@ class StationPanel(QWidget):
             "and sent in order once the CSMS is reachable again)"
         )
         h.addWidget(self.queue)
+        grid_row = QHBoxLayout()
+        grid_row.setSpacing(6)
+        grid_label = QLabel("Station limit")
+        grid_label.setObjectName("muted")
+        grid_label.setToolTip("A local limit on the whole station (EVSE 0, the grid connection)")
+        self.station_limit = LocalLimitControl(
+            station, 0, runner, sum(e.electrics.rated_power_w() for e in station.evses.values())
+        )
+        self.station_limit_state = QLabel()
+        grid_row.addWidget(grid_label)
+        grid_row.addWidget(self.station_limit)
+        grid_row.addWidget(self.station_limit_state)
+        grid_row.addStretch(1)
+        h.addLayout(grid_row)
         self.notice = QLabel()
         self.notice.setObjectName("notice")
         self.notice.setWordWrap(True)
@@ -540,6 +648,7 @@ class StationPanel(QWidget):
             else ""
         )
         self.refresh_queue()
+        self.refresh_station_limit()
         cut = st.network_cut
         self.network_button.setText("Go online" if cut else "Go offline")
         self.network_button.setProperty("primary", cut)
@@ -582,10 +691,22 @@ class StationPanel(QWidget):
                 "<span style='color:#6b7280'>Queue: empty, nothing waiting for the CSMS</span>"
             )
 
+    def refresh_station_limit(self) -> None:
+        active = self.station.smart.external_limit_w.get(0)
+        text = "none set" if active is None else f"{kw_text(active)} in force"
+        if self.station_limit_state.text() != text:
+            self.station_limit_state.setText(text)
+            _set_muted(self.station_limit_state, active is None)
+            self.station_limit_state.setStyleSheet(
+                "" if active is None else f"color: {theme.LOCAL_LIMIT}; font-weight: 600;"
+            )
+        self.station_limit.refresh()
+
     def refresh_evse(self, evse: Evse) -> None:
         card = self.cards.get(evse.evse_id)
         if card is not None:
             card.refresh()
+        self.refresh_station_limit()
 
     def refresh_all(self) -> None:
         self.refresh()

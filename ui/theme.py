@@ -57,6 +57,8 @@ SET_STATUS_COLOURS: dict[str, str] = {
 }
 
 QUEUE = "#c76a00"  # unsent messages waiting for the CSMS
+LOCAL_LIMIT = "#c76a00"  # a limit set in this window (grid signal, load manager)
+CSMS_LIMIT = "#2f6fd6"  # a limit from the CSMS's charging profiles
 
 INVALID = QColor("#c62828")
 NOTE = QColor("#a86400")
