@@ -114,6 +114,7 @@ class EvDialog(QDialog):
     def __init__(self, choice: EvChoice, evse_title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"EV for {evse_title}")
+        self.setMinimumWidth(400)
         self.choice: EvChoice = choice
         layout = QVBoxLayout(self)
         intro = QLabel(f"The EV plugged into {evse_title} next time you press Plug in.")

@@ -2,8 +2,9 @@
 
 Runs the real session on the offscreen platform: the built-in CSMS, a first station and a
 second one added from a bundled template (DC 150 kW), as a tester would. On the first it does
-what a tester does first (plug in EVSE 1, tap a card), lets it charge, opens the latest
-transaction event in the inspector, and saves the window. The README's picture comes from
+what a tester does first (plug in EVSE 1, tap a card), lets it charge, caps it halfway with a
+local limit (as a load manager would), opens the latest transaction event in the inspector,
+and saves the window. The README's picture comes from
 here, so it always shows the current window rather than an old mock-up.
 
 With `--plot` it shows the Power tab instead: meter values every 10 s, and halfway through the
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 SECOND_TEMPLATE = "dc-150kw-ccs-chademo"
+LOCAL_LIMIT_KW = 7.4  # what the default picture's load manager allows EVSE 1
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -146,7 +148,11 @@ async def _scenario(window: object, out: Path, seconds: float, plot: bool = Fals
             await asyncio.sleep(0.3)
             window.grab().save(str(out))
             return
-        await asyncio.sleep(seconds)
+        # Halfway, a load manager caps EVSE 1 from the window: the card shows the local limit.
+        await asyncio.sleep(seconds / 2)
+        card.local_limit.spin.setValue(LOCAL_LIMIT_KW)
+        card.local_limit.apply_button.click()
+        await asyncio.sleep(seconds / 2)
         window.bridge.flush()
         events = [
             r
