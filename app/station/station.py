@@ -289,6 +289,19 @@ class Station(TransactionFlow):
 
     # ================================================================== network, faults, reboot
 
+    async def reconnect(self) -> None:
+        """Drop the socket and connect again, to the CSMS URL the config now names (the window
+        moves stations when the built-in CSMS changes port)."""
+        self._sync_primary_slot()
+        if self.connection is not None:
+            await self.connection.close(1001, "reconnecting")
+
+    def _sync_primary_slot(self) -> None:
+        """Slot 0 is the station's configured CSMS: the profile, not a stale state file, names it."""
+        slot = Component("NetworkConfiguration", "0")
+        if self.config.csms_url and self.dm.find(slot, "OcppCsmsUrl") is not None:
+            self.dm.set_actual(slot, "OcppCsmsUrl", self.config.csms_url, validate=False)
+
     async def set_network(self, connected: bool) -> None:
         """Cut or restore the station's network (a tester pulling the cable)."""
         if connected == (not self.network_cut):
@@ -624,6 +637,7 @@ class Station(TransactionFlow):
             skipped = self.dm.load_persisted(values)
             for reason in skipped:
                 log.warning("%s: device model value not restored: %s", self.station_id, reason)
+            self._sync_primary_slot()
         self.dm.on_change(lambda *_: self.store.save_device_model(self.dm.to_persisted()))
         for (evse_id, connector_id), operative in self.store.load_availability().items():
             if evse_id == 0:
