@@ -13,7 +13,7 @@ import pytest
 
 from app.clock import ManualClock, utc_timestamp
 from app.station.ev import EVModel
-from app.station.meter import EvseElectrics, Meter, Reading
+from app.station.meter import DcEvseElectrics, EvseElectrics, Meter, Reading
 from app.station.sampled_values import (
     SUPPORTED_MEASURANDS,
     build_meter_value,
@@ -429,9 +429,113 @@ def test_idle_evse_values_and_empty_result() -> None:
 
 def test_measurand_list_parsing() -> None:
     assert parse_measurands(" SoC, ,Voltage,SoC ") == ["SoC", "Voltage"]
-    assert unsupported_measurands("SoC,Energy.Active.Export.Register,Bogus") == [
-        "Energy.Active.Export.Register",
+    assert unsupported_measurands("SoC,Energy.Reactive.Export.Register,Bogus") == [
+        "Energy.Reactive.Export.Register",
         "Bogus",
     ]
     assert unsupported_measurands(TX_MEASURANDS) == []
     assert unsupported_measurands(list(SUPPORTED_MEASURANDS)) == []
+
+
+# -- V2X: discharging (OCPP 2.1 block Q) ----------------------------------------------------
+
+
+def v2x_run(
+    electrics: EvseElectrics, ev: EVModel, seconds: int, setpoint_w: float, **kw: object
+) -> list[Reading]:
+    return [
+        electrics.step(1.0, ev, None, True, setpoint_w=setpoint_w, allow_discharge=True, **kw)  # type: ignore[arg-type]
+        for _ in range(seconds)
+    ]
+
+
+def test_negative_setpoint_discharges_a_bidirectional_ev_on_ac() -> None:
+    ev = EVModel.typical_ac(bidirectional=True, soc_percent=50.0)
+    e = textbook()
+    readings = v2x_run(e, ev, 10, -5_000.0)
+    last = readings[-1]
+    assert last.power_w == -5_000.0 and last.export_w == 5_000.0 and last.import_w == 0.0
+    # |P| = sum(U * I): currents are magnitudes, the sign of P gives the direction.
+    assert abs(sum(u * i for u, i in zip(last.voltage_v, last.current_a, strict=True)) - 5_000.0) < 1e-6
+    assert e.meter.register_wh == 0.0  # the import register never moves backwards
+    assert e.meter.export_wh == pytest.approx(last.export_energy_wh) and last.export_energy_wh > 0
+    assert ev.soc_percent < 50.0
+    # Battery side: the exported energy plus losses left the battery.
+    assert (50.0 - ev.soc_percent) / 100 * ev.capacity_wh == pytest.approx(
+        e.meter.export_wh / ev.charge_efficiency
+    )
+
+
+def test_unidirectional_ev_or_v2x_off_never_discharges() -> None:
+    for ev, allow in (
+        (EVModel.typical_ac(soc_percent=50.0), True),
+        (EVModel.typical_ac(bidirectional=True), False),
+    ):
+        e = textbook()
+        for _ in range(10):
+            r = e.step(1.0, ev, None, True, setpoint_w=-5_000.0, allow_discharge=allow)
+            assert r.power_w == 0.0  # not a discharge, and not a charge instead either
+        assert e.meter.export_wh == 0.0
+
+
+def test_discharge_is_bounded_by_car_evse_and_discharge_limit() -> None:
+    ev = EVModel.typical_ac(bidirectional=True, soc_percent=50.0, ac_max_discharge_w=7_000.0)
+    assert v2x_run(textbook(), ev, 10, -20_000.0)[-1].power_w == -7_000.0  # the car's inverter
+    ev = EVModel.typical_ac(bidirectional=True, soc_percent=50.0)
+    assert v2x_run(textbook(), ev, 10, -20_000.0, discharge_limit_w=-3_000.0)[-1].power_w == -3_000.0
+    small = textbook(max_current_a=10.0)  # 6.9 kW EVSE
+    assert v2x_run(small, ev, 10, -20_000.0)[-1].power_w == pytest.approx(-6_900.0)
+
+
+def test_positive_setpoint_is_followed_and_capped_by_the_limit() -> None:
+    ev = EVModel.typical_ac(bidirectional=True, soc_percent=50.0)
+    e = textbook()
+    assert v2x_run(e, ev, 10, 3_000.0)[-1].power_w == 3_000.0
+    # V2X.03: a setpoint above the limit (14 A x 3 x 230 V) gets the limit.
+    r = [e.step(1.0, ev, 9_660.0, True, setpoint_w=10_000.0) for _ in range(5)][-1]
+    assert r.power_w == pytest.approx(9_660.0)
+
+
+def test_reserve_soc_stops_the_export() -> None:
+    ev = EVModel.typical_ac(
+        bidirectional=True, soc_percent=10.5, capacity_wh=10_000.0, min_discharge_soc_percent=10.0
+    )
+    e = DcEvseElectrics(max_power_w=11_000.0, seed=None)
+    readings = [e.step(1.0, ev, None, True, setpoint_w=-10_000.0, allow_discharge=True) for _ in range(120)]
+    assert ev.soc_percent == pytest.approx(10.0)
+    assert readings[-1].power_w == 0.0
+    assert e.meter.export_wh == pytest.approx(0.5 / 100 * 10_000.0 * ev.charge_efficiency)
+
+
+def test_swing_from_charge_to_discharge_splits_the_energy() -> None:
+    ev = EVModel.typical_ac(bidirectional=True, soc_percent=50.0)
+    e = DcEvseElectrics(max_power_w=11_000.0, seed=None)
+    for _ in range(5):
+        e.step(1.0, ev, 10_000.0, True)  # charging at 10 kW
+    imported = e.meter.register_wh
+    e.step(1.0, ev, 10_000.0, True, setpoint_w=-10_000.0, allow_discharge=True)  # 20 kW/s: +10 -> -10
+    # The linear ramp crosses zero half way: 10 kW x 0.5 s / 2 each way.
+    assert e.meter.register_wh - imported == pytest.approx(10_000 * 0.5 / 2 / 3600)
+    assert e.meter.export_wh == pytest.approx(10_000 * 0.5 / 2 / 3600)
+
+
+def test_export_measurands_and_schema(tx_event_validator: jsonschema.Draft6Validator) -> None:
+    ev = EVModel.typical_ac(bidirectional=True, soc_percent=50.0)
+    reading = v2x_run(textbook(), ev, 10, -5_000.0)[-1]
+    names = (
+        "Energy.Active.Import.Register,Energy.Active.Export.Register,Power.Active.Import,"
+        "Power.Active.Export,Power.Active.Setpoint,Current.Import,Current.Export"
+    )
+    values, skipped = build_sampled_values(reading, names, "Sample.Periodic")
+    assert skipped == []
+    by = {}
+    for v in values:
+        by.setdefault(v["measurand"], []).append(v["value"])
+    assert by["Power.Active.Export"] == [5000] and by["Power.Active.Import"] == [0]
+    assert by["Power.Active.Setpoint"] == [-5000]
+    assert by["Current.Import"] == [0.0, 0.0, 0.0]
+    assert all(a > 7 for a in by["Current.Export"])
+    assert by["Energy.Active.Export.Register"][0] > 0
+    mv = build_meter_value(reading, names, "Sample.Periodic", "2026-03-01T12:00:00Z")
+    assert mv is not None
+    assert sorted(tx_event_validator.iter_errors(tx_event(mv)), key=str) == []

@@ -34,6 +34,7 @@ EXPECTED_SHAPES = {
     "ac-7kw-single-phase": [(1, 7360.0, ["sType2"])],
     "dc-150kw-ccs-chademo": [(0, 150000.0, ["cCCS2", "cG105"])],
     "dc-50kw-triple": [(0, 50000.0, ["cCCS2", "cG105"]), (3, 43470.0, ["cType2"])],
+    "dc-bidirectional-11kw": [(0, 11000.0, ["cCCS2"])],
 }
 
 MINIMAL = """\

@@ -47,8 +47,13 @@ class EVModel:
     taper_end_fraction: float = DEFAULT_TAPER_END_FRACTION
     charge_efficiency: float = DEFAULT_CHARGE_EFFICIENCY
     departure_time: datetime | None = None
-    #: Kept for ISO 15118-20 / V2X scenarios; discharging is not modelled yet.
+    #: Can feed energy back (ISO 15118-20 BPT, CHAdeMO V2H): only then may a setpoint discharge it.
     bidirectional: bool = False
+    #: Export the car allows on AC (its on-board inverter) and DC; None: as much as it charges.
+    ac_max_discharge_w: float | None = None
+    dc_max_discharge_w: float | None = None
+    #: The car's own reserve for driving: no setpoint takes it below this SoC.
+    min_discharge_soc_percent: float = 10.0
 
     def __post_init__(self) -> None:
         # Fail at construction: a wrong preset would otherwise show up as an odd plot much later.
@@ -70,6 +75,12 @@ class EVModel:
             raise ValueError("taper_end_fraction must be within 0..1")
         if not 0.0 < self.charge_efficiency <= 1.0:
             raise ValueError("charge_efficiency must be within (0, 1]")
+        for name in ("ac_max_discharge_w", "dc_max_discharge_w"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        if not 0.0 <= self.min_discharge_soc_percent <= 100.0:
+            raise ValueError("min_discharge_soc_percent must be within 0..100")
 
     # -- presets ---------------------------------------------------------------------------
 
@@ -139,6 +150,38 @@ class EVModel:
             return self.dc_max_power_w * self.taper_factor()
         used = min(phases, self.ac_phases)
         return used * self.ac_max_current_a * max(0.0, voltage_v) * self.taper_factor()
+
+    def max_discharge_w(self, voltage_v: float, phases: int) -> float:
+        """Power the EV could export now (>= 0); `phases` as in `max_power_w` (0 = DC).
+
+        Zero for a unidirectional car and at or below the reserve SoC, so a negative setpoint
+        can never make such a car export, whatever the profile says.
+        """
+        if not self.bidirectional or self.soc_percent <= self.min_discharge_soc_percent:
+            return 0.0
+        if phases <= 0:
+            cap = self.dc_max_discharge_w if self.dc_max_discharge_w is not None else self.dc_max_power_w
+            return max(0.0, cap or 0.0)
+        used = min(phases, self.ac_phases)
+        inverter = used * self.ac_max_current_a * max(0.0, voltage_v)
+        if self.ac_max_discharge_w is not None:
+            inverter = min(inverter, self.ac_max_discharge_w)
+        return inverter
+
+    def deliver(self, energy_wh: float) -> float:
+        """Take energy for export out of the battery; returns the grid-side energy delivered.
+
+        The battery gives up more than the meter counts (the same efficiency as charging, in the
+        other direction), and never goes below the reserve: the last step is cut short there.
+        """
+        if energy_wh <= 0:
+            return 0.0
+        reserve_wh = self.capacity_wh * self.min_discharge_soc_percent / 100.0
+        available = max(0.0, self.stored_wh - reserve_wh) * self.charge_efficiency
+        delivered = min(energy_wh, available)
+        drawn = delivered / self.charge_efficiency
+        self.soc_percent = max(0.0, self.soc_percent - drawn / self.capacity_wh * 100.0)
+        return delivered
 
     def absorb(self, energy_wh: float) -> float:
         """Account energy delivered at the outlet into the battery; returns what was stored.

@@ -181,7 +181,7 @@ class Evse:
             now.add("Authorized")
         if "EVConnected" in now and self.authorized is not None:
             now.add("PowerPathClosed")
-        if self.reading is not None and self.reading.power_w > 0:
+        if self.reading is not None and self.reading.power_w != 0:  # export is a transfer too (V2X)
             now.add("EnergyTransfer")
         return now
 
@@ -204,6 +204,8 @@ class Evse:
             return ChargingState.EV_CONNECTED
         if not self.energizing:
             return ChargingState.SUSPENDED_EVSE
+        if self.reading is not None and self.reading.power_w < 0:
+            return ChargingState.CHARGING  # discharging: energy flows, only the other way (Q)
         if not self.ev.wants_energy:
             return ChargingState.SUSPENDED_EV
         if self.reading is not None and self.reading.offered_w <= 0:

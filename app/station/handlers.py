@@ -454,7 +454,42 @@ class StationHandlers:
         return self.station.smart.update_dynamic(payload)
 
     def on_UsePriorityCharging(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.station.smart.use_priority_charging(payload)
+        smart = self.station.smart
+        tx_id = payload["transactionId"]
+        before = smart.store.priority_active(tx_id)
+        answer = smart.use_priority_charging(payload)
+        if smart.store.priority_active(tx_id) != before:
+
+            async def notify() -> None:  # K21.FR.05/08: after the response
+                smart.notify_priority(tx_id, not before)
+
+            self.after(notify)
+        return answer
+
+    # ------------------------------------------------------------------ Q: V2X
+
+    def on_NotifyAllowedEnergyTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Q02.FR.06/07: accepted, then the EV's renegotiated needs follow the response."""
+        smart = self.station.smart
+        answer = smart.notify_allowed_energy_transfer(payload)
+        if answer["status"] != "Accepted":
+            return answer
+        evse = next(
+            e
+            for e in self.station.evses.values()
+            if e.transaction is not None and e.transaction.transaction_id == payload["transactionId"]
+        )
+
+        async def renegotiate() -> None:
+            needs = smart.charging_needs(evse)
+            if needs is not None:
+                await smart.send("NotifyEVChargingNeeds", needs)
+
+        self.after(renegotiate)
+        return answer
+
+    def on_AFRRSignal(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.smart.afrr(payload)
 
     # ------------------------------------------------------------------ H: reservation
 

@@ -17,6 +17,12 @@ Model, in one place so the numbers can be checked by hand:
   exactly. Voltage per phase = nominal - source resistance * I + small seeded noise.
 * Energy integrates the power with the trapezoid rule (exact for the linear ramp), into a
   register that only ever grows; the EV stores that energy times its charge efficiency.
+* V2X (OCPP 2.1 block Q): with a setpoint the EV follows it instead of taking all it may
+  (V2X.02). A negative setpoint discharges a bidirectional EV, bounded by the car's export
+  capability, its reserve SoC, the EVSE rating and the profile's dischargeLimit; `power_w`
+  is then negative and the energy goes into a separate export register, because the import
+  register must never run backwards. Currents stay magnitudes: the sign of `power_w` says
+  which direction they flow, so |P| = sum(U * I) holds either way.
 """
 
 from __future__ import annotations
@@ -61,6 +67,18 @@ class Reading:
     offered_w: float = 0.0
     offered_current_a: float = 0.0
     frequency_hz: float = 50.0
+    #: Energy fed back to the grid so far (Energy.Active.Export.Register).
+    export_energy_wh: float = 0.0
+    #: The setpoint the EV was asked to follow (Power.Active.Setpoint), None without one.
+    setpoint_w: float | None = None
+
+    @property
+    def import_w(self) -> float:
+        return max(0.0, self.power_w)
+
+    @property
+    def export_w(self) -> float:
+        return max(0.0, -self.power_w)
 
 
 class Meter:
@@ -70,16 +88,26 @@ class Meter:
     which a CSMS billing on start/stop registers would treat as fraud or failure.
     """
 
-    __slots__ = ("_register_wh",)
+    __slots__ = ("_export_wh", "_register_wh")
 
-    def __init__(self, register_wh: float = 0.0) -> None:
-        if register_wh < 0:
+    def __init__(self, register_wh: float = 0.0, export_wh: float = 0.0) -> None:
+        if register_wh < 0 or export_wh < 0:
             raise ValueError("an energy register cannot be negative")
         self._register_wh = float(register_wh)
+        self._export_wh = float(export_wh)
 
     @property
     def register_wh(self) -> float:
         return self._register_wh
+
+    @property
+    def export_wh(self) -> float:
+        return self._export_wh
+
+    def add_export(self, energy_wh: float) -> None:
+        if energy_wh < 0:
+            raise ValueError("an export register never decreases")
+        self._export_wh += energy_wh
 
     def add(self, energy_wh: float) -> None:
         if energy_wh < 0:
@@ -164,12 +192,18 @@ class EvseElectrics:
         *,
         limit_a: float | None = None,
         max_phases: int | None = None,
+        setpoint_w: float | None = None,
+        discharge_limit_w: float | None = None,
+        allow_discharge: bool = False,
     ) -> Reading:
         """Advance the physics by `dt_s` seconds under conditions that hold for the whole step.
 
         `limit_w` is a total over all phases, `limit_a` a per-phase current (charging
         profiles come in either unit), `max_phases` a schedule's numberPhases. `dt_s=0`
         re-evaluates offered values without moving time (e.g. right after a limit change).
+        `setpoint_w` (V2X) is followed rather than merely capping; a negative one discharges
+        only with `allow_discharge` (the station's V2X state and operation mode say so) and
+        never beyond `discharge_limit_w` (<= 0).
         """
         if dt_s < 0:
             raise ValueError("time does not run backwards")
@@ -200,18 +234,19 @@ class EvseElectrics:
         if ev is not None and energizing and phases_in_use > 0:
             mean_u = sum_u / phases_in_use
             target = min(ev.max_power_w(mean_u, phases_in_use), offered_w)
-            if target >= previous:
-                power = min(target, previous + self.ramp_up_w_per_s * dt_s)
-            else:
-                power = max(target, previous - self.ramp_down_w_per_s * dt_s)
-            energy_wh = (previous + power) / 2.0 * dt_s / 3600.0
-            if energy_wh > 0:
-                self.meter.add(energy_wh)
-                ev.absorb(energy_wh)
+            target = _follow_setpoint(
+                target,
+                setpoint_w,
+                ev.max_discharge_w(mean_u, phases_in_use) if allow_discharge else 0.0,
+                self.rated_power_w(),
+                discharge_limit_w,
+            )
+            power = self._ramp(previous, target, dt_s)
+            power = self._integrate(ev, previous, power, dt_s)
 
         self._power_w = power
-        if power > 0 and sum_u > 0:
-            per_phase = power / sum_u
+        if power != 0 and sum_u > 0:
+            per_phase = abs(power) / sum_u
             self._current_a = (
                 per_phase,
                 per_phase if phases_in_use >= 2 else 0.0,
@@ -231,8 +266,34 @@ class EvseElectrics:
             offered_w=offered_w,
             offered_current_a=offered_a,
             frequency_hz=self.frequency_hz,
+            export_energy_wh=self.meter.export_wh,
+            setpoint_w=setpoint_w,
         )
         return self._reading
+
+    def _ramp(self, previous: float, target: float, dt_s: float) -> float:
+        """The EV reaches a new target through the ramp, in either direction of flow."""
+        if target >= previous:
+            return min(target, previous + self.ramp_up_w_per_s * dt_s)
+        return max(target, previous - self.ramp_down_w_per_s * dt_s)
+
+    def _integrate(self, ev: EVModel, previous: float, power: float, dt_s: float) -> float:
+        """Count the step's energy in the right register and move the EV's SoC with it.
+
+        Returns the power at the end of the step: an export the battery's reserve cut short
+        ends at 0 W, so the next reading does not claim an export that no longer happens.
+        """
+        import_wh, export_wh = _split_energy(previous, power, dt_s)
+        if import_wh > 0:
+            self.meter.add(import_wh)
+            ev.absorb(import_wh)
+        if export_wh > 0:
+            delivered = ev.deliver(export_wh)
+            if delivered > 0:
+                self.meter.add_export(delivered)
+            if delivered < export_wh - 1e-9:
+                return 0.0
+        return power
 
     def _supply_voltages(self) -> tuple[float, float, float]:
         """Phase-to-neutral voltages for the next step, sagging under last step's current."""
@@ -295,6 +356,9 @@ class DcEvseElectrics(EvseElectrics):
         *,
         limit_a: float | None = None,
         max_phases: int | None = None,
+        setpoint_w: float | None = None,
+        discharge_limit_w: float | None = None,
+        allow_discharge: bool = False,
     ) -> Reading:
         if dt_s < 0:
             raise ValueError("time does not run backwards")
@@ -311,14 +375,17 @@ class DcEvseElectrics(EvseElectrics):
         power = 0.0
         if ev is not None and energizing:
             target = min(ev.max_power_w(voltage, 0), offered_w)
-            step = self.ramp_up_w_per_s * dt_s if target >= previous else self.ramp_down_w_per_s * dt_s
-            power = min(target, previous + step) if target >= previous else max(target, previous - step)
-            energy_wh = (previous + power) / 2.0 * dt_s / 3600.0
-            if energy_wh > 0:
-                self.meter.add(energy_wh)
-                ev.absorb(energy_wh)
+            target = _follow_setpoint(
+                target,
+                setpoint_w,
+                ev.max_discharge_w(voltage, 0) if allow_discharge else 0.0,
+                self.max_power_w,
+                discharge_limit_w,
+            )
+            power = self._ramp(previous, target, dt_s)
+            power = self._integrate(ev, previous, power, dt_s)
         self._power_w = power
-        current = power / voltage if voltage > 0 else 0.0
+        current = abs(power) / voltage if voltage > 0 else 0.0
         self._reading = Reading(
             power_w=power,
             current_a=(current, 0.0, 0.0),
@@ -329,5 +396,49 @@ class DcEvseElectrics(EvseElectrics):
             evse_phases=0,
             offered_w=offered_w,
             offered_current_a=offered_w / voltage if voltage > 0 else 0.0,
+            export_energy_wh=self.meter.export_wh,
+            setpoint_w=setpoint_w,
         )
         return self._reading
+
+
+def _follow_setpoint(
+    target: float,
+    setpoint_w: float | None,
+    discharge_capability_w: float,
+    rated_w: float,
+    discharge_limit_w: float | None,
+) -> float:
+    """The power the EV aims for: the charge target, or the setpoint when there is one.
+
+    A positive setpoint is followed but never beyond what the EVSE offers and the EV accepts
+    (`target`, V2X.03); a negative one is followed down to the least of the car's export
+    capability, the EVSE rating and the profile's dischargeLimit (V2X.04). No capability
+    (unidirectional car, V2X off, reserve reached) means no export at all: 0 W, not a charge.
+    """
+    if setpoint_w is None:
+        return target
+    if setpoint_w >= 0:
+        return min(setpoint_w, target)
+    export = min(-setpoint_w, discharge_capability_w, rated_w)
+    if discharge_limit_w is not None:
+        export = min(export, max(0.0, -discharge_limit_w))
+    return -max(0.0, export)
+
+
+def _split_energy(a_w: float, b_w: float, dt_s: float) -> tuple[float, float]:
+    """Import and export Wh of a step whose power ramps linearly from a to b.
+
+    When the ramp crosses zero the two parts go to different registers, so a swing from
+    charging to discharging neither loses energy nor nets it out.
+    """
+    if dt_s <= 0:
+        return 0.0, 0.0
+    if a_w >= 0 and b_w >= 0:
+        return (a_w + b_w) / 2.0 * dt_s / 3600.0, 0.0
+    if a_w <= 0 and b_w <= 0:
+        return 0.0, -(a_w + b_w) / 2.0 * dt_s / 3600.0
+    zero_at = abs(a_w) / (abs(a_w) + abs(b_w)) * dt_s  # seconds into the step
+    first = abs(a_w) / 2.0 * zero_at / 3600.0
+    second = abs(b_w) / 2.0 * (dt_s - zero_at) / 3600.0
+    return (first, second) if a_w > 0 else (second, first)

@@ -14,7 +14,11 @@ Conventions (units from the Part 2 appendix "Standardized Units of Measurements"
 * Current.Import is per phase (`L1`..`L3`) and Voltage per phase to neutral (`L1-N`..),
   for the phases the EV draws on; without an EV, Voltage covers the EVSE's supply phases and
   Current.Import is a single 0 A total, so the measurand is never silently absent;
-* SoC is measured by the EV (`location` "EV") and only sent when an EV reports one.
+* SoC is measured by the EV (`location` "EV") and only sent when an EV reports one;
+* V2X: import and export are separate measurands that are never negative (Power.Active.Import
+  is 0 while discharging, Power.Active.Export carries the export), and the current of the
+  flow's direction is reported under Current.Import or Current.Export, the other one as 0, so
+  each reading keeps |P| = sum(U * I).
 """
 
 from __future__ import annotations
@@ -76,23 +80,46 @@ def _energy_import(r: Reading, context: str) -> list[SampledValue]:
     return [_value("Energy.Active.Import.Register", round(r.energy_wh, 1), "Wh", context)]
 
 
+def _energy_export(r: Reading, context: str) -> list[SampledValue]:
+    return [_value("Energy.Active.Export.Register", round(r.export_energy_wh, 1), "Wh", context)]
+
+
 def _power_import(r: Reading, context: str) -> list[SampledValue]:
-    return [_value("Power.Active.Import", _whole(r.power_w), "W", context)]
+    return [_value("Power.Active.Import", _whole(r.import_w), "W", context)]
+
+
+def _power_export(r: Reading, context: str) -> list[SampledValue]:
+    return [_value("Power.Active.Export", _whole(r.export_w), "W", context)]
+
+
+def _power_setpoint(r: Reading, context: str) -> list[SampledValue]:
+    """Only while a setpoint applies: an absent setpoint is not a 0 W setpoint."""
+    if r.setpoint_w is None:
+        return []
+    return [_value("Power.Active.Setpoint", _whole(r.setpoint_w), "W", context)]
 
 
 def _power_offered(r: Reading, context: str) -> list[SampledValue]:
     return [_value("Power.Offered", _whole(r.offered_w), "W", context)]
 
 
-def _current_import(r: Reading, context: str) -> list[SampledValue]:
+def _currents(r: Reading, context: str, measurand: str, flowing: bool) -> list[SampledValue]:
+    def amps(i: int) -> float:
+        return round(r.current_a[i], 2) if flowing else 0.0
+
     if r.evse_phases == 0:  # DC: one current, no phase
-        return [_value("Current.Import", round(r.current_a[0], 2), "A", context)]
+        return [_value(measurand, amps(0), "A", context)]
     if r.phases_in_use == 0:
-        return [_value("Current.Import", 0.0, "A", context)]
-    return [
-        _value("Current.Import", round(r.current_a[i], 2), "A", context, phase=_PHASE_NAMES[i])
-        for i in range(r.phases_in_use)
-    ]
+        return [_value(measurand, 0.0, "A", context)]
+    return [_value(measurand, amps(i), "A", context, phase=_PHASE_NAMES[i]) for i in range(r.phases_in_use)]
+
+
+def _current_import(r: Reading, context: str) -> list[SampledValue]:
+    return _currents(r, context, "Current.Import", r.power_w >= 0)
+
+
+def _current_export(r: Reading, context: str) -> list[SampledValue]:
+    return _currents(r, context, "Current.Export", r.power_w < 0)
 
 
 def _current_offered(r: Reading, context: str) -> list[SampledValue]:
@@ -121,9 +148,13 @@ def _soc(r: Reading, context: str) -> list[SampledValue]:
 
 _BUILDERS: dict[str, Callable[[Reading, str], list[SampledValue]]] = {
     "Energy.Active.Import.Register": _energy_import,
+    "Energy.Active.Export.Register": _energy_export,
     "Power.Active.Import": _power_import,
+    "Power.Active.Export": _power_export,
+    "Power.Active.Setpoint": _power_setpoint,
     "Power.Offered": _power_offered,
     "Current.Import": _current_import,
+    "Current.Export": _current_export,
     "Current.Offered": _current_offered,
     "Voltage": _voltage,
     "Frequency": _frequency,

@@ -583,6 +583,14 @@ ID_TOKEN_TYPES: Final = (
 TX_LIMITS: Final = "maxCost,maxEnergy,maxTime,maxSoC"
 SUPPORTED_ID_TOKEN_TYPES: Final = "Central,eMAID,ISO14443,ISO15693,KeyCode,Local,MacAddress,NoAuthorization"
 OCPP_INTERFACES: Final = "Wired0,Wired1,Wired2,Wired3,Wireless0,Wireless1,Wireless2,Wireless3,Any"
+#: EnergyTransferModeEnumType (2.1) and OperationModeEnumType (2.1), for V2XChargingCtrlr.
+ENERGY_TRANSFER_MODES: Final = (
+    "AC_single_phase,AC_two_phase,AC_three_phase,DC,AC_BPT,AC_BPT_DER,AC_DER,DC_BPT,DC_ACDP,DC_ACDP_BPT,WPT"
+)
+OPERATION_MODES: Final = (
+    "Idle,ChargingOnly,CentralSetpoint,ExternalSetpoint,ExternalLimits,CentralFrequency,LocalFrequency,"
+    "LocalLoadBalancing"
+)
 #: Configuration slots for network connection profiles; B09.FR.06 asks for at least two.
 NETWORK_SLOTS: Final = ("0", "1")
 
@@ -860,6 +868,17 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
         _const(sc, "SupportsEvseSleep", "false"),
     ]
 
+    # Q01.FR.30/32: every station says what it can do in V2X; a plain charger says "nothing"
+    # (Enabled false, ChargingOnly), so V2X profiles are refused (K01.FR.115). A bidirectional
+    # template overrides the lists; the CSMS may only switch Enabled.
+    v2x = "V2XChargingCtrlr"
+    plain = {0: "DC", 1: "AC_single_phase", 2: "AC_two_phase"}.get(p.supply_phases, "AC_three_phase")
+    specs += [
+        _rw(v2x, "Enabled", "false"),
+        _const(v2x, "SupportedEnergyTransferModes", plain, values_list=ENERGY_TRANSFER_MODES),
+        _const(v2x, "SupportedOperationModes", "ChargingOnly", values_list=OPERATION_MODES),
+    ]
+
     # 2.1: one NetworkConfiguration per configuration slot (B09.FR.08), writable (B09.FR.10).
     for slot in NETWORK_SLOTS:
         first = slot == NETWORK_SLOTS[0]
@@ -914,6 +933,7 @@ STANDARD_COMPONENTS: Final = (
     "ReservationCtrlr",
     "ClockCtrlr",
     "SmartChargingCtrlr",
+    "V2XChargingCtrlr",
     "NetworkConfiguration",
 )
 

@@ -375,6 +375,8 @@ class TransactionFlow:
             tx.charging_state = state
         if stopped_reason is not None and ending:
             info["stoppedReason"] = stopped_reason
+        if trigger == "OperationModeChanged":  # K01.FR.110
+            info["operationMode"] = self.smart.operation_mode(tx.transaction_id)
         if tx.remote_start_id is not None:
             info["remoteStartId"] = tx.remote_start_id
             tx.remote_start_id = None
@@ -589,15 +591,27 @@ class TransactionFlow:
             evse.message = _charging_message(evse)
 
     def _step(self, evse: Evse, dt: float, energizing: bool) -> Reading:
-        """Physics under the composite limit of this instant (K08): the EVSE offers no more."""
+        """Physics under the composite limit of this instant (K08): the EVSE offers no more.
+
+        A V2X period adds a setpoint the EV follows, discharging where every party allows it
+        (Q); a change of operation mode is reported once, when time moves (K01.FR.110), and
+        Dynamic profiles due for an update are pulled (K28.FR.10).
+        """
+        if dt > 0:
+            self.smart.pull_dynamic_updates()
         limit = self.smart.limit(evse)
         if limit is None:
             evse.limit_w = None
+            if dt > 0 and self.smart.operation_mode_changed(evse, "ChargingOnly"):
+                self.send_event(evse, "Updated", "OperationModeChanged")
             return evse.electrics.step(dt, evse.ev, None, energizing)
         evse.limit_w = limit.watts if math.isfinite(limit.watts) else None
         # The pilot signals a current: a profile in A caps the current per phase exactly,
         # whatever the voltage does; the W figure caps the power.
         amps = [a for a in limit.amps if a > 0 and math.isfinite(a)]
+        v2x = self.smart.v2x_control(evse, limit)
+        if dt > 0 and self.smart.operation_mode_changed(evse, limit.operation_mode):
+            self.send_event(evse, "Updated", "OperationModeChanged")
         return evse.electrics.step(
             dt,
             evse.ev,
@@ -605,6 +619,9 @@ class TransactionFlow:
             energizing,
             limit_a=min(amps) if amps else None,
             max_phases=limit.number_phases,
+            setpoint_w=v2x.setpoint_w,
+            discharge_limit_w=v2x.discharge_limit_w,
+            allow_discharge=v2x.allow_discharge,
         )
 
     def _clock_aligned_values(self) -> None:
