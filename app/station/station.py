@@ -71,7 +71,9 @@ class Station(TransactionFlow):
         self.authorizer = Authorizer(self.dm, self.store, self.clock)
         self.evses: dict[int, Evse] = {}
         for n, spec in enumerate(config.evses, start=1):
-            meter = Meter(float(self.store.get(f"meter.{n}") or 0.0))
+            meter = Meter(
+                float(self.store.get(f"meter.{n}") or 0.0), float(self.store.get(f"meter.{n}.export") or 0.0)
+            )
             electrics: EvseElectrics
             if spec.phases == 0 or spec.dc_max_power_w is not None:
                 electrics = DcEvseElectrics(max_power_w=spec.rated_power_w, meter=meter, seed=n)
@@ -152,6 +154,11 @@ class Station(TransactionFlow):
         if self._run_task is not None and self._run_task is not asyncio.current_task():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._run_task, 5)
+        # Timers of a switched-off station (EV connection timeouts, pending replies) die with it.
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
         self._save_all()
         self._set_state(LinkState.STOPPED)
 
@@ -655,7 +662,7 @@ class Station(TransactionFlow):
 
     def _save_all(self) -> None:
         for evse in self.evses.values():
-            self.store.put(f"meter.{evse.evse_id}", repr(evse.electrics.meter.register_wh))
+            self.save_meter(evse)
             self.save_transaction(evse)
         self.store.put("alive", repr(self.now().timestamp()))
 

@@ -426,7 +426,13 @@ class TransactionFlow:
         data["pluggedConnector"] = evse.plugged_connector
         data["evSoc"] = evse.ev.soc_percent if evse.ev else None
         self.store.save_transaction(evse.evse_id, data)
-        self.store.put(f"meter.{evse.evse_id}", repr(evse.electrics.meter.register_wh))
+        self.save_meter(evse)
+
+    def save_meter(self, evse: Evse) -> None:
+        """Registers never go backwards, not even across a restart."""
+        meter = evse.electrics.meter
+        self.store.put(f"meter.{evse.evse_id}", repr(meter.register_wh))
+        self.store.put(f"meter.{evse.evse_id}.export", repr(meter.export_wh))
 
     def on_transaction_response(self, request: dict[str, Any], response: dict[str, Any]) -> None:
         """The CSMS's verdict on the token in a TransactionEventResponse (C10 cache, E05)."""
@@ -911,4 +917,6 @@ def _charging_message(evse: Evse) -> str:
         return f"EV full or paused ({evse.ev.soc_percent:.0f} %)"
     if state is ChargingState.SUSPENDED_EVSE:
         return "Paused by the station"
+    if r.power_w < 0:
+        return f"Discharging {-r.power_w / 1000:.1f} kW · {evse.ev.soc_percent:.0f} %"
     return f"Charging {r.power_w / 1000:.1f} kW · {evse.ev.soc_percent:.0f} %"
