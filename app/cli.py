@@ -3,6 +3,7 @@
     chargebench [gui]                          the window, with a station on the built-in CSMS
     chargebench station --csms URL --id ID ... a headless emulated station
     chargebench csms --listen HOST:PORT ...    the built-in CSMS, headless
+    chargebench proxy --listen HOST:PORT --upstream URL   record stations talking to another CSMS
     chargebench validate FILE                  judge a capture, a frame or a payload
 
 Exit codes: 0 success, 1 problems found (validate) or run failed, 2 bad usage or unreadable input.
@@ -16,6 +17,7 @@ import contextlib
 import importlib
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -129,6 +131,27 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--duration", type=float, help="stop after this many seconds")
     cs.add_argument("--quiet", action="store_true", help="do not print every frame")
 
+    px = sub.add_parser("proxy", help="stand between stations and a CSMS, recording every frame")
+    px.add_argument(
+        "--listen",
+        type=_host_port,
+        default=("127.0.0.1", 9000),
+        metavar="HOST:PORT",
+        help="where stations connect (default 127.0.0.1:9000; port 0 picks one)",
+    )
+    px.add_argument(
+        "--upstream", required=True, metavar="URL", help="the real CSMS, e.g. wss://csms.example/ocpp"
+    )
+    px.add_argument("--capture", metavar="FILE", help="write every frame to this JSON Lines file")
+    px.add_argument("--cert", metavar="PEM", help="certificate (chain) for wss on the listening side")
+    px.add_argument("--key", metavar="PEM", help="private key of --cert (if not in the same file)")
+    px.add_argument("--upstream-ca", metavar="PEM", help="CA bundle to verify a wss:// upstream")
+    px.add_argument(
+        "--insecure-upstream", action="store_true", help="do not verify the upstream certificate (wss)"
+    )
+    px.add_argument("--duration", type=float, help="stop after this many seconds")
+    px.add_argument("--quiet", action="store_true", help="print only transaction events and invalid frames")
+
     va = sub.add_parser("validate", help="validate a capture (JSONL), a frame or a payload file")
     va.add_argument("file")
     va.add_argument(
@@ -179,6 +202,10 @@ async def _run_async(args: argparse.Namespace) -> int:
             code = await _csms(args, session)
             if code:
                 return code
+        elif args.command == "proxy":
+            code = await _proxy(args, session)
+            if code:
+                return code
         else:
             code = await _station(args, session)
             if code:
@@ -204,6 +231,42 @@ async def _csms(args: argparse.Namespace, session: Session) -> int:
         print(f"chargebench: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(f"chargebench: CSMS listening on {csms.url}/<station-id>", flush=True)
+    return 0
+
+
+async def _proxy(args: argparse.Namespace, session: Session) -> int:
+    host, port = args.listen
+    server_ctx = None
+    if args.key and not args.cert:
+        print("chargebench: --key needs --cert", file=sys.stderr)
+        return 2
+    try:
+        if args.cert:
+            server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            server_ctx.load_cert_chain(args.cert, args.key)
+        proxy = await session.start_proxy(
+            host,
+            port,
+            args.upstream,
+            ssl_context=server_ctx,
+            upstream_ca_file=args.upstream_ca,
+            upstream_verify=not args.insecure_upstream,
+        )
+    except ValueError as exc:
+        print(f"chargebench: {exc}", file=sys.stderr)
+        return 2
+    except ssl.SSLError as exc:
+        print(f"chargebench: cannot use the certificate: {exc.reason or exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        what = f"read {exc.filename}" if exc.filename else f"listen on {host}:{port}"
+        print(f"chargebench: cannot {what}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(
+        f"chargebench: proxy listening on {proxy.url}/<station-id> -> {proxy.shown_upstream}/<station-id>",
+        flush=True,
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from pathlib import Path
 
 from app.clock import Clock
@@ -15,6 +16,7 @@ from app.csms.csms import Csms, CsmsConfig
 from app.inspector.jsonl import JsonlWriter
 from app.inspector.records import CaptureRecord
 from app.inspector.store import CaptureStore
+from app.proxy import OcppProxy
 from app.signals import Signal
 from app.station.config import StationConfig
 from app.station.station import Station
@@ -32,6 +34,7 @@ class Session:
         self.station_removed: Signal[[Station]] = Signal()
         self._writer = JsonlWriter(capture_path) if capture_path else None
         self._registered: set[str] = set()  # accepted stations, kept across CSMS restarts
+        self.proxies: list[OcppProxy] = []
 
     def capture(self, record: CaptureRecord) -> None:
         self.store.append(record)
@@ -52,6 +55,32 @@ class Session:
         await csms.start(host, port)
         self.csms = csms
         return csms
+
+    async def start_proxy(
+        self,
+        listen_host: str,
+        listen_port: int,
+        upstream_url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        upstream_ca_file: str | None = None,
+        upstream_verify: bool = True,
+    ) -> OcppProxy:
+        """Record stations talking to another CSMS: listen here, connect each one through to
+        `<upstream_url>/<station-id>` (port 0 picks a free port). Both legs go to the capture."""
+        proxy = OcppProxy(
+            upstream_url,
+            capture=self.capture,
+            clock=self.clock,
+            listen_host=listen_host,
+            listen_port=listen_port,
+            ssl_context=ssl_context,
+            upstream_ca_file=upstream_ca_file,
+            upstream_verify=upstream_verify,
+        )
+        await proxy.start()
+        self.proxies.append(proxy)
+        return proxy
 
     def add_station(self, config: StationConfig, *, start: bool = True) -> Station:
         if config.station_id in self.stations:
@@ -80,6 +109,10 @@ class Session:
             station.close()
         if self.csms is not None:
             await self.csms.stop()
+        for proxy in self.proxies:
+            with contextlib.suppress(Exception):
+                await proxy.stop()
+        self.proxies.clear()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
