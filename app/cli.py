@@ -410,9 +410,11 @@ def run_validate(args: argparse.Namespace, out: TextIO) -> int:
     for finding in findings:
         print(finding, file=out)
     errors = sum(1 for f in findings if f.severity == "error")
-    warnings = len(findings) - errors
-    print(f"{frames} frame(s) checked: {errors} error(s), {warnings} warning(s)", file=out)
-    return 1 if findings else 0
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    infos = len(findings) - errors - warnings
+    summary = f"{frames} frame(s) checked: {errors} error(s), {warnings} warning(s)"
+    print(summary + (f", {infos} info" if infos else ""), file=out)
+    return 1 if errors or warnings else 0  # informational findings alone do not fail CI
 
 
 def _looks_like_jsonl(path: str) -> bool:

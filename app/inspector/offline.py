@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from app.inspector.jsonl import CaptureFileError, read_lines
+from app.inspector.lints import Linter
+from app.inspector.records import CaptureRecord
 from app.protocol import schemas
 from app.protocol.errors import known_codes
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, FrameError, Send, parse
@@ -27,12 +30,14 @@ _LINE_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "capture-l
 @dataclass(frozen=True, slots=True)
 class Finding:
     location: str  # "file:line" or "payload"
-    severity: str  # error | warning
-    rule: str  # schema | rpc | correlation | capture
+    severity: str  # error | warning | info
+    rule: str  # schema | rpc | correlation | capture | a lint rule name (app/inspector/lints.py)
     message: str
+    requirement: str = ""  # requirement id the finding is about, when one applies
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity}: [{self.rule}] {self.message}"
+        text = f"{self.location}: {self.severity}: [{self.rule}] {self.message}"
+        return f"{text} ({self.requirement})" if self.requirement else text
 
 
 class FrameChecker:
@@ -73,6 +78,7 @@ class FrameChecker:
                         "warning",
                         "correlation",
                         f"result for unknown message id {frame.message_id}",
+                        "OCPP-J 4.1.1",
                     )
                 )
             else:
@@ -83,7 +89,11 @@ class FrameChecker:
             if frame.error_code not in known_codes(ver) and frame.message_id != "-1":
                 out.append(
                     Finding(
-                        location, "warning", "rpc", f"error code {frame.error_code} is not defined in {ver}"
+                        location,
+                        "warning",
+                        "rpc",
+                        f"error code {frame.error_code} is not defined in {ver}",
+                        "OCPP-J 4.3",
                     )
                 )
         return out
@@ -104,15 +114,23 @@ def _line_validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
+# Lint rules whose finding FrameChecker already reports (as rpc/correlation) for a capture.
+_COVERED_BY_FRAME_CHECKER = frozenset({"unknown-result-id", "error-code-unknown", "frame-type-version"})
+
+
 def check_capture(
-    path: str | Path, default_version: OcppVersion = OcppVersion.V21
+    path: str | Path, default_version: OcppVersion = OcppVersion.V21, *, timeout: float = 30.0
 ) -> tuple[list[Finding], int]:
     """Findings for every line of a JSONL capture, and the number of frames checked.
 
+    Each frame gets the schema/RPC checks of FrameChecker and then the protocol lints
+    (app/inspector/lints.py; `timeout` is the CALL timeout the lints assume).
     Mirror lines (the second copy of a frame captured at both ends) are skipped, so each frame
     is judged once. Raises CaptureFileError when the file cannot be read at all.
     """
     checker = FrameChecker(default_version)
+    linter = Linter(timeout=timeout, disabled=_COVERED_BY_FRAME_CHECKER)
+    last_time = datetime(1970, 1, 1, tzinfo=UTC)
     line_validator = _line_validator()
     findings: list[Finding] = []
     frames = 0
@@ -126,14 +144,40 @@ def check_capture(
         if line.get("mirror"):
             continue
         frames += 1
-        findings += checker.check(
-            line["frame"],
-            location=location,
-            station=str(line.get("station", "")),
-            sender=str(line.get("from", "")),
-            version=line.get("version"),
+        station = str(line.get("station", ""))
+        sender = str(line.get("from", ""))
+        version = line.get("version")
+        checked = checker.check(
+            line["frame"], location=location, station=station, sender=sender, version=version
         )
+        findings += checked
+        if any(f.rule == "rpc" and f.severity == "error" for f in checked):
+            continue  # not a frame of this version at all: nothing for the protocol lints
+        last_time = _line_time(line.get("time"), last_time)
+        record = CaptureRecord(
+            time=last_time,
+            connection=str(line.get("connection") or ""),
+            station=station,
+            sender="csms" if sender == "csms" else "station",
+            observer=str(line.get("observer") or ""),
+            version=version if version in _VERSIONS else str(default_version),
+            raw=line["frame"],
+        )
+        findings += [
+            Finding(location, lint.severity, lint.rule, lint.message, lint.requirement)
+            for lint in linter.check(record, location=location)
+        ]
     return findings, frames
+
+
+def _line_time(value: Any, fallback: datetime) -> datetime:
+    if not isinstance(value, str):
+        return fallback
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return fallback
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def check_document(
