@@ -263,6 +263,9 @@ async def _proxy(args: argparse.Namespace, session: Session) -> int:
         what = f"read {exc.filename}" if exc.filename else f"listen on {host}:{port}"
         print(f"chargebench: cannot {what}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    proxy.connection_event.connect(
+        lambda station_id, text: print(f"chargebench: {station_id} {text}", flush=True)
+    )
     print(
         f"chargebench: proxy listening on {proxy.url}/<station-id> -> {proxy.shown_upstream}/<station-id>",
         flush=True,

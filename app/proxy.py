@@ -45,6 +45,7 @@ from app.clock import Clock
 from app.inspector.records import CaptureRecord, Sender
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, FrameError, Send, parse
 from app.protocol.schemas import Kind, OcppVersion, Problem, is_known, validate
+from app.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,9 @@ class ProxiedStation:
     version: OcppVersion | None
     subprotocol: str | None
     station_ws: ServerConnection | None = None
+    closed_by: Sender | None = None  # the side whose close (or drop) ended the connection
+    close_code: int | None = None
+    close_reason: str = ""
 
 
 class OcppProxy:
@@ -233,6 +237,8 @@ class OcppProxy:
         self._pending: dict[
             ServerConnection, ProxiedStation
         ] = {}  # upstream open, station handshake not done
+        # (station id, what happened): connected through, refused, disconnected. For CLI and window.
+        self.connection_event: Signal[[str, str]] = Signal()
         self._server: Server | None = None
         self._upstream_ssl: ssl.SSLContext | None = None
         if scheme == "wss":
@@ -330,6 +336,9 @@ class OcppProxy:
             body = exc.response.body.decode("utf-8", "replace").strip()[:300] if exc.response.body else ""
             phrase = exc.response.reason_phrase
             log.info("upstream refused station %s: HTTP %s", station_id, status)
+            self.connection_event.emit(
+                station_id, f"refused: the upstream CSMS answered HTTP {status} {phrase}"
+            )
             response = conn.respond(
                 status,
                 f"upstream CSMS {shown} answered HTTP {status} {phrase}"
@@ -361,9 +370,9 @@ class OcppProxy:
         )
         return None
 
-    @staticmethod
-    def _bad_gateway(conn: ServerConnection, station_id: str, reason: str) -> Response:
+    def _bad_gateway(self, conn: ServerConnection, station_id: str, reason: str) -> Response:
         log.warning("station %s: %s", station_id, reason)
+        self.connection_event.emit(station_id, "refused (HTTP 502): " + reason)
         return conn.respond(HTTPStatus.BAD_GATEWAY, reason + "\n")
 
     def _select_subprotocol(
@@ -387,6 +396,9 @@ class OcppProxy:
             return
         self.stations[conn] = link
         log.info("station %s connected through (%s)", link.station_id, link.subprotocol or "no subprotocol")
+        self.connection_event.emit(
+            link.station_id, f"connected through ({link.subprotocol or 'no subprotocol'})"
+        )
         reader = FrameReader(link.version)
         pumps = [
             asyncio.ensure_future(self._pump(conn, link.upstream, "station", link, reader)),
@@ -398,7 +410,15 @@ class OcppProxy:
             for task in pumps:
                 task.cancel()
             self.stations.pop(conn, None)
-            log.info("station %s disconnected", link.station_id)
+            if link.closed_by is None:
+                what = "disconnected"
+            elif link.close_code in (None, 1006):
+                what = f"disconnected: the {link.closed_by} dropped the connection"
+            else:
+                reason = f", {link.close_reason}" if link.close_reason else ""
+                what = f"disconnected: the {link.closed_by} closed (code {link.close_code}{reason})"
+            log.info("station %s %s", link.station_id, what)
+            self.connection_event.emit(link.station_id, what)
 
     async def _pump(
         self,
@@ -423,6 +443,12 @@ class OcppProxy:
                 forwarded = False  # the other leg is going; its own pump mirrors its close
             if self.capture is not None:
                 self._record(link, reader, sender, message, at, arrived, forwarded)
+        if link.closed_by is None:
+            link.closed_by, link.close_code, link.close_reason = (
+                sender,
+                src.close_code,
+                src.close_reason or "",
+            )
         await _mirror_close(src, dst)
 
     def _record(

@@ -266,7 +266,9 @@ async def test_handshake_forwarded_and_closes_mirrored_both_ways(
 ) -> None:
     url, up = plain_upstream
     records: list[CaptureRecord] = []
+    events: list[tuple[str, str]] = []
     async with OcppProxy(url, capture=records.append) as proxy:
+        proxy.connection_event.connect(lambda sid, text: events.append((sid, text)))
         auth = "Basic " + base64.b64encode(b"CP%7C1:pw").decode()
         async with connect(
             proxy.url + "/ocpp/CP%7C1",
@@ -304,6 +306,14 @@ async def test_handshake_forwarded_and_closes_mirrored_both_ways(
                 await ws.recv()
             assert ws.close_code == 1006
         await wait_until(lambda: not proxy.stations)
+        assert events == [
+            ("CP|1", "connected through (ocpp2.1)"),
+            ("CP|1", "disconnected: the csms closed (code 4001, upstream says bye)"),
+            ("CP2", "connected through (ocpp2.1)"),
+            ("CP2", "disconnected: the station closed (code 4002, station says bye)"),
+            ("CP3", "connected through (ocpp2.1)"),
+            ("CP3", "disconnected: the csms dropped the connection"),
+        ]
 
 
 async def test_upstream_refusals_reach_the_station(plain_upstream: tuple[str, PlainUpstream]) -> None:
