@@ -234,9 +234,9 @@ class OcppProxy:
         self.upstream_ca_file = upstream_ca_file
         self.upstream_verify = upstream_verify
         self.stations: dict[ServerConnection, ProxiedStation] = {}  # connected through, both legs open
-        self._pending: dict[
-            ServerConnection, ProxiedStation
-        ] = {}  # upstream open, station handshake not done
+        # Upstream open, the station's handshake not finished yet.
+        self._pending: dict[ServerConnection, ProxiedStation] = {}
+        self._reapers: set[asyncio.Task[None]] = set()
         # (station id, what happened): connected through, refused, disconnected. For CLI and window.
         self.connection_event: Signal[[str, str]] = Signal()
         self._server: Server | None = None
@@ -278,6 +278,8 @@ class OcppProxy:
             with contextlib.suppress(Exception):
                 await link.upstream.close(1001, "proxy stopped")
         self._pending.clear()
+        for reaper in list(self._reapers):
+            reaper.cancel()
 
     async def __aenter__(self) -> OcppProxy:
         await self.start()
@@ -333,6 +335,10 @@ class OcppProxy:
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
+            try:
+                HTTPStatus(status)
+            except ValueError:
+                status = HTTPStatus.BAD_GATEWAY  # a code we cannot answer with (not a standard one)
             body = exc.response.body.decode("utf-8", "replace").strip()[:300] if exc.response.body else ""
             phrase = exc.response.reason_phrase
             log.info("upstream refused station %s: HTTP %s", station_id, status)
@@ -386,6 +392,17 @@ class OcppProxy:
             link = self._pending.pop(conn, None)  # the station's handshake failed after all
             if link is not None:
                 await link.upstream.close(1001, "station handshake failed")
+        elif conn in self._pending:
+            # If the station goes away before its handler runs, the upstream leg must go too.
+            reaper = asyncio.ensure_future(self._reap(conn))
+            self._reapers.add(reaper)
+            reaper.add_done_callback(self._reapers.discard)
+
+    async def _reap(self, conn: ServerConnection) -> None:
+        await conn.wait_closed()
+        link = self._pending.pop(conn, None)
+        if link is not None:
+            await _mirror_close(conn, link.upstream)
 
     # ------------------------------------------------------------------ forwarding
 
