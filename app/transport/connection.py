@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from app.clock import Clock
+from app.inspector.jsonl import mask_secrets
 from app.inspector.records import CaptureRecord, Sender
 from app.protocol.errors import CallTimeout, ConnectionLost, InternalError, OcppError
 from app.protocol.frames import Call, CallError, CallResultError, Frame, Send, serialize
@@ -312,6 +313,9 @@ class OcppConnection:
     ) -> None:
         if self.capture is None:
             return
+        # Secrets stay on the wire, never in a capture (BasicAuthPassword in SetVariables,
+        # SetNetworkProfile): what the inspector, files and exports see is masked.
+        raw = mask_secrets(text, payload)
         self.capture(
             CaptureRecord(
                 time=self.clock.now(),
@@ -320,17 +324,25 @@ class OcppConnection:
                 sender=sender,
                 observer=self.local_role,
                 version=str(self.version),
-                raw=text,
+                raw=raw,
                 message_type=message_type,
                 action=action,
                 message_id=message_id,
-                payload=payload,
+                payload=payload if raw is text else _payload_after_masking(raw, payload),
                 problems=problems,
                 notes=notes,
                 latency_ms=None if latency is None else latency * 1000.0,
                 mirror=self.mirror,
             )
         )
+
+
+def _payload_after_masking(raw: str, original: Any) -> Any:
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return original
+    return frame[-1] if isinstance(frame, list) and frame else original
 
 
 def _payload_of(frame: Frame | None) -> Any:
