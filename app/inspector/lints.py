@@ -257,7 +257,7 @@ class _Call:
 @dataclass(slots=True)
 class _Tx:
     last_seq: int | None = None
-    last_raw: str = ""
+    last_raw: int = 0  # hash of the last frame text
     evse_id: int | None = None
     id_token: Any = None
     ended: bool = False
@@ -287,7 +287,7 @@ class _State:
     statuses: dict[tuple[Any, Any], str] = field(default_factory=dict)
     # station scope
     saw_boot: bool = False
-    ids: dict[str, dict[str, str]] = field(default_factory=lambda: {"station": {}, "csms": {}})
+    ids: dict[str, dict[str, int]] = field(default_factory=lambda: {"station": {}, "csms": {}})
     sends: dict[str, dict[str, bool]] = field(default_factory=lambda: {"station": {}, "csms": {}})
     txs: dict[str, _Tx] = field(default_factory=dict)
     evse_tx: dict[Any, str] = field(default_factory=dict)
@@ -410,11 +410,12 @@ class Linter:
         # R2: ids per sender and station, across connections; an exact retransmission is fine
         seen = st.ids[sender]
         previous = seen.get(message_id)
-        retransmission = previous is not None and previous == record.raw
+        digest = hash(record.raw)  # a digest, not the text: memory stays small per id
+        retransmission = previous is not None and previous == digest
         if previous is not None and not retransmission:
             out.add("duplicate-message-id", f"message id {message_id} already used by the {sender}")
         elif previous is None:
-            _bounded_put(seen, message_id, record.raw, _MAX_IDS)
+            _bounded_put(seen, message_id, digest, _MAX_IDS)
         if action.endswith("Request") and action[:-7] in (_CS_TO_CSMS | _CSMS_TO_CS):
             out.add("action-request-suffix", f"action {action} should be {action[:-7]}")
         wrong = (sender == "station" and action in _CSMS_TO_CS) or (
@@ -677,6 +678,7 @@ class Linter:
         trigger = p.get("triggerReason")
         evse = p.get("evse")
         evse_id = evse.get("id") if isinstance(evse, dict) else None
+        digest = hash(record.raw)
         tx = st.txs.get(tx_id)
         if tx is None:
             tx = _Tx()
@@ -684,21 +686,21 @@ class Linter:
             if event != "Started" and (seq == 0 or st.saw_boot):
                 out.add("tx-not-started", f"first TransactionEvent of {tx_id} is {event}")
         else:
-            if tx.ended and not (seq == tx.last_seq and record.raw == tx.last_raw):
+            if tx.ended and not (seq == tx.last_seq and digest == tx.last_raw):
                 out.add("tx-after-ended", f"{event} for {tx_id} after it Ended")
-            elif event == "Started" and not (seq == tx.last_seq and record.raw == tx.last_raw):
+            elif event == "Started" and not (seq == tx.last_seq and digest == tx.last_raw):
                 out.add("tx-not-started", f"second Started for {tx_id}")
         if isinstance(seq, int):
             last = tx.last_seq
             if last is not None:
-                if seq == last and record.raw == tx.last_raw:
+                if seq == last and digest == tx.last_raw:
                     return  # a retransmission
                 if seq <= last:
                     out.add("tx-seqno-repeat", f"{tx_id} seqNo {seq} after {last}")
                 elif seq > last + 1:
                     out.add("tx-seqno-gap", f"{tx_id} seqNo jumps from {last} to {seq}")
             tx.last_seq = seq if last is None else max(seq, last)
-            tx.last_raw = record.raw
+            tx.last_raw = digest
         if tx_id not in st.tx_on_connection:
             st.tx_on_connection.add(tx_id)
             if evse_id is None and not tx.ended:
