@@ -19,9 +19,11 @@ import pytest
 from app.cli import main
 from app.clock import AcceleratedClock
 from app.inspector.jsonl import JsonlWriter
-from app.inspector.lints import RULES, Linter, LintFinding, lint_records
+from app.inspector.lints import _EMPTY_OK_KEYS, RULES, Linter, LintFinding, lint_records
 from app.inspector.offline import check_capture
 from app.inspector.records import CaptureRecord
+from app.protocol import schemas
+from app.protocol.schemas import Kind, OcppVersion
 from app.session import Session
 from app.station.config import StationConfig
 from tests.test_station_e2e import FAST, tx_events, wait_until
@@ -127,6 +129,27 @@ VAR_RESULT = {
     "component": {"name": "OCPPCommCtrlr"},
     "variable": {"name": "HeartbeatInterval"},
 }
+
+WH_AS_W = {"value": 5.0, "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "W"}}
+
+
+def set_profile(
+    purpose: str = "TxDefaultProfile", kind: str = "Relative", periods: tuple[int, ...] = (0, 600)
+) -> list[Any]:
+    schedule = {
+        "id": 1,
+        "chargingRateUnit": "A",
+        "chargingSchedulePeriod": [{"startPeriod": start, "limit": 16.0} for start in periods],
+    }
+    profile = {
+        "id": 9,
+        "stackLevel": 0,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": kind,
+        "chargingSchedule": [schedule],
+    }
+    return [2, "p1", "SetChargingProfile", {"evseId": 1, "chargingProfile": profile}]
+
 
 PLANTED: dict[str, list[CaptureRecord]] = {
     "message-id-length": [S([2, "x" * 37, "Heartbeat", {}]), C([3, "x" * 37, {"currentTime": TS}])],
@@ -236,6 +259,25 @@ PLANTED: dict[str, list[CaptureRecord]] = {
         S([2, "a1", "Authorize", {"idToken": {"idToken": "C", "type": "RFID"}}]),
         C([3, "a1", {"idTokenInfo": {"status": "Accepted"}}]),
     ],
+    "energy-unit": [
+        S(
+            [
+                2,
+                "m1",
+                "MeterValues",
+                {"evseId": 1, "meterValue": [{"timestamp": TS, "sampledValue": [WH_AS_W]}]},
+            ]
+        ),
+        C([3, "m1", {}]),
+    ],
+    "profile-first-period": [C(set_profile(periods=(60, 120))), S([3, "p1", {"status": "Accepted"}])],
+    "profile-periods-unsorted": [C(set_profile(periods=(0, 600, 300))), S([3, "p1", {"status": "Accepted"}])],
+    "profile-tx-without-id": [C(set_profile("TxProfile")), S([3, "p1", {"status": "Accepted"}])],
+    "profile-start-schedule": [C(set_profile(kind="Absolute")), S([3, "p1", {"status": "Accepted"}])],
+    "firmware-request-id": [
+        S([2, "f1", "FirmwareStatusNotification", {"status": "Downloading"}]),
+        C([3, "f1", {}]),
+    ],
     "event-stream-data": [
         S(
             [
@@ -297,6 +339,34 @@ def test_exact_retransmission_is_not_a_duplicate() -> None:
     ended = S([2, "e1", "TransactionEvent", tx("Ended", 1, "StopAuthorized", evse=None)], 1)
     records = [*tx_frames(tx("Started", 0)), ended, ended, C([3, "e1", {}], 2)]
     assert [str(f) for f in lint(records)] == []
+
+
+def test_keys_that_may_be_empty_match_the_schemas() -> None:
+    names = {"customData"}
+    for version in (OcppVersion.V201, OcppVersion.V21):
+        for action in schemas.actions(version) | schemas.send_actions(version):
+            for kind in Kind:
+                doc = schemas.schema(version, action, kind)
+                if doc is None:
+                    continue
+                definitions = doc.get("definitions", {})
+
+                def resolve(
+                    node: dict[str, Any], definitions: dict[str, Any] = definitions
+                ) -> dict[str, Any]:
+                    while "$ref" in node:
+                        node = definitions[node["$ref"].rsplit("/", 1)[-1]]
+                    return node
+
+                for obj in (doc, *definitions.values()):
+                    for name in obj.get("required", []):
+                        prop = resolve(obj.get("properties", {}).get(name, {}))
+                        if (prop.get("type") == "object" and not prop.get("required")) or (
+                            prop.get("type") == "array" and not prop.get("minItems")
+                        ):
+                            names.add(name)
+    assert names == set(_EMPTY_OK_KEYS)
+    assert lint([C([2, "g", "GetChargingProfiles", {"requestId": 1, "chargingProfile": {}}])]) == []
 
 
 def test_crossing_calls_and_timeouts() -> None:

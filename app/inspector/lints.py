@@ -11,6 +11,7 @@ Rules are data (`RULES`): name, severity, the requirement id it enforces and a o
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -125,6 +126,20 @@ RULES: dict[str, RuleInfo] = _rules(
     RuleInfo("error-code-unknown", "warning", "OCPP-J 4.3", "error code not defined in the version", "R24"),
     RuleInfo("error-description-length", "warning", "OCPP-J 4.2.3", "errorDescription over 255 chars", "R24"),
     RuleInfo("appendix-value", "warning", "Appendices", "value outside the appendix list (2.1)", "R26"),
+    RuleInfo("energy-unit", "warning", "Appendices", "Energy measurand with a unit that is no energy", "R15"),
+    RuleInfo("profile-first-period", "error", "K01.FR.31", "first startPeriod of a schedule is not 0", "R18"),
+    RuleInfo("profile-periods-unsorted", "error", "K01.FR.35", "startPeriod values not increasing", "R18"),
+    RuleInfo("profile-tx-without-id", "error", "K01.FR.03", "TxProfile set without transactionId", "R18"),
+    RuleInfo(
+        "profile-start-schedule",
+        "error",
+        "K01.FR.40",
+        "startSchedule missing (Absolute) or set (Relative)",
+        "R18",
+    ),
+    RuleInfo(
+        "firmware-request-id", "error", "L01.FR.20", "FirmwareStatusNotification without requestId", "R22"
+    ),
     RuleInfo("event-stream-data", "error", "N15", "periodic event stream data empty or t not rising", "R27"),
 )
 
@@ -228,7 +243,9 @@ _MISSPELLED = {
 }
 _DATE_PREFIX = re.compile(r"\d{4}-\d\d-\d\dT")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)")
-_EMPTY_OK_KEYS = frozenset({"customData"})
+# required objects whose fields are all optional, and required arrays without minItems, in the
+# 2.0.1/2.1 schemas: {} / [] there is the value, not a placeholder (tests/test_lints.py recomputes it)
+_EMPTY_OK_KEYS = frozenset({"customData", "chargingProfile", "params", "scheduleUpdate", "total"})
 _LOCAL_STATUS_TRIGGERS = frozenset({"StatusNotification"})
 
 _MAX_IDS = 512  # remembered CALL/SEND ids per sender and station
@@ -390,7 +407,7 @@ class Linter:
             self._result(st, record, message_type, message_id, payload, frame, out)
         else:
             return
-        if isinstance(payload, dict) and payload:
+        if message_type in (2, 3, 6) and isinstance(payload, dict) and payload:
             _walk(payload, "", version == V21 or not version, out)
 
     # CALL / SEND ------------------------------------------------------------------------------
@@ -483,6 +500,11 @@ class Linter:
             self._transaction(st, record, p, out)
         elif action == "MeterValues":
             _registers(st, p.get("evseId"), p.get("meterValue"), out)
+        elif action == "FirmwareStatusNotification":
+            if p.get("status") not in ("Idle", None) and "requestId" not in p:
+                out.add(
+                    "firmware-request-id", f"FirmwareStatusNotification {p.get('status')} without requestId"
+                )
         elif action == "Heartbeat":
             last = st.last_heartbeat
             if (
@@ -530,6 +552,16 @@ class Linter:
                         "MeterValues": "MeterValues",
                     }.get(requested, requested)
                 )
+        elif action == "SetChargingProfile":
+            profile = p.get("chargingProfile")
+            if isinstance(profile, dict):
+                if profile.get("chargingProfilePurpose") == "TxProfile" and "transactionId" not in profile:
+                    out.add("profile-tx-without-id", f"TxProfile {profile.get('id')} has no transactionId")
+                _profile(profile, out)
+        elif action == "RequestStartTransaction":
+            profile = p.get("chargingProfile")
+            if isinstance(profile, dict):
+                _profile(profile, out)
         elif action == "SendLocalList":
             version = p.get("versionNumber")
             if isinstance(version, int) and version <= 0:
@@ -916,9 +948,12 @@ def _registers(st: _State, evse_id: Any, meter_values: Any, out: _Out) -> None:
             unit = sample.get("unitOfMeasure")
             scale = 1.0
             if isinstance(unit, dict):
-                scale = _ENERGY_SCALE.get(str(unit.get("unit", "Wh")), 1.0) * 10.0 ** float(
-                    unit.get("multiplier", 0)
-                )
+                name = str(unit.get("unit", "Wh"))
+                if name not in _ENERGY_SCALE:
+                    out.add("energy-unit", f"{measurand} in {name}")
+                    continue
+                multiplier = unit.get("multiplier", 0)
+                scale = _ENERGY_SCALE[name] * 10.0 ** (multiplier if isinstance(multiplier, int) else 0)
             key = (evse_id, measurand, sample.get("phase"), sample.get("location", "Outlet"))
             reading = float(value) * scale
             last = st.registers.get(key)
@@ -928,6 +963,34 @@ def _registers(st: _State, evse_id: Any, meter_values: Any, out: _Out) -> None:
                     f"{measurand} on EVSE {evse_id} went from {last:g} Wh to {reading:g} Wh",
                 )
             _bounded_put(st.registers, key, reading, 64)
+
+
+def _profile(profile: dict[str, Any], out: _Out) -> None:
+    kind = profile.get("chargingProfileKind")
+    schedules = profile.get("chargingSchedule")
+    if isinstance(schedules, dict):  # 1.6 shape; 2.x sends a list
+        schedules = [schedules]
+    if not isinstance(schedules, list):
+        return
+    for schedule in schedules:
+        if not isinstance(schedule, dict):
+            continue
+        has_start = "startSchedule" in schedule
+        if kind in ("Absolute", "Recurring") and not has_start:
+            out.add("profile-start-schedule", f"{kind} profile {profile.get('id')} without startSchedule")
+        elif kind == "Relative" and has_start:
+            out.add("profile-start-schedule", f"Relative profile {profile.get('id')} with a startSchedule")
+        periods = schedule.get("chargingSchedulePeriod")
+        if not isinstance(periods, list) or not periods:
+            continue
+        starts = [q.get("startPeriod") for q in periods if isinstance(q, dict)]
+        if starts and starts[0] != 0:
+            out.add(
+                "profile-first-period", f"schedule {schedule.get('id')} starts at startPeriod {starts[0]}"
+            )
+        numbers = [x for x in starts if isinstance(x, int | float)]
+        if any(b <= a for a, b in itertools.pairwise(numbers)):
+            out.add("profile-periods-unsorted", f"schedule {schedule.get('id')} startPeriods {numbers}")
 
 
 def _event_stream(p: dict[str, Any], out: _Out) -> None:
