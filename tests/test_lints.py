@@ -341,6 +341,19 @@ def test_exact_retransmission_is_not_a_duplicate() -> None:
     assert [str(f) for f in lint(records)] == []
 
 
+def test_retried_transaction_event_with_a_new_id_is_not_a_repeat() -> None:
+    # E13: the unanswered event is sent again after the timeout (new id, later flagged offline)
+    event = tx("Started", 0)
+    records = [
+        S([2, "e1", "TransactionEvent", event]),
+        S([2, "e2", "TransactionEvent", event], 31),
+        C([3, "e2", {}], 31),
+        S([2, "e3", "TransactionEvent", event | {"offline": True}], 40),
+        C([3, "e3", {}], 40),
+    ]
+    assert [str(f) for f in lint(records)] == []
+
+
 def test_keys_that_may_be_empty_match_the_schemas() -> None:
     names = {"customData"}
     for version in (OcppVersion.V201, OcppVersion.V21):
@@ -412,7 +425,7 @@ def test_memory_per_station_is_bounded() -> None:
     for n in range(5000):
         linter.check(S([2, f"h{n}", "Heartbeat", {}], n * 100.0))
         linter.check(C([3, f"h{n}", {"currentTime": TS}], n * 100.0))
-    state = linter._states["CP1"]
+    state = linter._states[("station", "CP1")]
     assert len(state.ids["station"]) <= 512
 
 

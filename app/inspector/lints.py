@@ -274,7 +274,7 @@ class _Call:
 @dataclass(slots=True)
 class _Tx:
     last_seq: int | None = None
-    last_raw: int = 0  # hash of the last frame text
+    last_event: Any = None  # the last payload (compared only when a seqNo comes again)
     evse_id: int | None = None
     id_token: Any = None
     ended: bool = False
@@ -334,7 +334,7 @@ class Linter:
     def __init__(self, *, timeout: float = 30.0, disabled: frozenset[str] = frozenset()) -> None:
         self.timeout = timeout
         self.disabled = disabled
-        self._states: dict[str, _State] = {}
+        self._states: dict[tuple[str, str], _State] = {}  # (observer, station): one machine per vantage point
         self._index = 0
 
     # -- entry points ------------------------------------------------------------------------
@@ -373,9 +373,10 @@ class Linter:
     # -- the state machine -------------------------------------------------------------------
 
     def _state(self, record: CaptureRecord) -> _State:
-        state = self._states.get(record.station)
+        key = (record.observer, record.station)
+        state = self._states.get(key)
         if state is None:
-            state = self._states[record.station] = _State(connection=record.connection)
+            state = self._states[key] = _State(connection=record.connection)
         elif record.connection and record.connection != state.connection:
             state.new_connection(record.connection)
         return state
@@ -710,7 +711,6 @@ class Linter:
         trigger = p.get("triggerReason")
         evse = p.get("evse")
         evse_id = evse.get("id") if isinstance(evse, dict) else None
-        digest = hash(record.raw)
         tx = st.txs.get(tx_id)
         if tx is None:
             tx = _Tx()
@@ -718,21 +718,21 @@ class Linter:
             if event != "Started" and (seq == 0 or st.saw_boot):
                 out.add("tx-not-started", f"first TransactionEvent of {tx_id} is {event}")
         else:
-            if tx.ended and not (seq == tx.last_seq and digest == tx.last_raw):
+            if tx.ended and not (seq == tx.last_seq and _same_event(p, tx.last_event)):
                 out.add("tx-after-ended", f"{event} for {tx_id} after it Ended")
-            elif event == "Started" and not (seq == tx.last_seq and digest == tx.last_raw):
+            elif event == "Started" and not (seq == tx.last_seq and _same_event(p, tx.last_event)):
                 out.add("tx-not-started", f"second Started for {tx_id}")
         if isinstance(seq, int):
             last = tx.last_seq
             if last is not None:
-                if seq == last and digest == tx.last_raw:
+                if seq == last and _same_event(p, tx.last_event):
                     return  # a retransmission
                 if seq <= last:
                     out.add("tx-seqno-repeat", f"{tx_id} seqNo {seq} after {last}")
                 elif seq > last + 1:
                     out.add("tx-seqno-gap", f"{tx_id} seqNo jumps from {last} to {seq}")
             tx.last_seq = seq if last is None else max(seq, last)
-            tx.last_raw = digest
+            tx.last_event = p
         if tx_id not in st.tx_on_connection:
             st.tx_on_connection.add(tx_id)
             if evse_id is None and not tx.ended:
@@ -786,6 +786,16 @@ class _Out:
 
 
 # --- helpers over payloads ---------------------------------------------------------------------
+
+
+def _same_event(new: dict[str, Any], old: Any) -> bool:
+    """A retry of the same TransactionEvent: it may carry a new message id and, replayed from the
+    offline queue, offline=true (E11/E13); everything else must be equal."""
+    if not isinstance(old, dict):
+        return False
+    return {k: v for k, v in new.items() if k != "offline"} == {
+        k: v for k, v in old.items() if k != "offline"
+    }
 
 
 def _elapsed(start: datetime | None, end: datetime | None) -> float:
