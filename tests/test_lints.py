@@ -200,6 +200,16 @@ PLANTED: dict[str, list[CaptureRecord]] = {
     "tx-operation-mode-missing": tx_frames(
         tx("Started", 0), tx("Updated", 1, "OperationModeChanged", evse=None)
     ),
+    "trigger-boot-accepted": [
+        *boot("Accepted"),
+        C([2, "t1", "TriggerMessage", {"requestedMessage": "BootNotification"}], 1),
+        S([3, "t1", {"status": "Accepted"}], 1),
+    ],
+    "remote-start-id-missing": [
+        C([2, "r1", "RequestStartTransaction", {"idToken": TOKEN, "remoteStartId": 42, "evseId": 1}]),
+        S([3, "r1", {"status": "Accepted"}]),
+        *tx_frames(tx("Started", 0, "RemoteStart")),
+    ],
     "energy-register-decreasing": tx_frames(
         tx("Started", 0) | {"meterValue": energy(1000)},
         tx("Updated", 1, "MeterValuePeriodic", evse=None) | {"meterValue": energy(900)},
@@ -472,6 +482,14 @@ async def _run_session(capture: Path | None = None) -> list[CaptureRecord]:
         await station.tap("CARD-1")
         await wait_until(lambda: tx_events(session)[-1]["eventType"] == "Ended", 10)
         await station.unplug(1)
+        # remote start on EVSE 2 (F02) and a TriggerMessage(BootNotification) to refuse (F06.FR.17)
+        remote = {"idToken": {"idToken": "REMOTE-1", "type": "Central"}, "remoteStartId": 77, "evseId": 2}
+        await csms.call("CB-LINT", "RequestStartTransaction", remote)
+        await station.plug(2)
+        await wait_until(
+            lambda: any(e["transactionInfo"].get("remoteStartId") == 77 for e in tx_events(session)), 10
+        )
+        await csms.call("CB-LINT", "TriggerMessage", {"requestedMessage": "BootNotification"})
         await asyncio.sleep(0.5)
         return session.store.records()
     finally:

@@ -96,6 +96,16 @@ RULES: dict[str, RuleInfo] = _rules(
         "OperationModeChanged without operationMode",
         "R13",
     ),
+    RuleInfo(
+        "trigger-boot-accepted",
+        "error",
+        "F06.FR.17",
+        "TriggerMessage(BootNotification) Accepted after boot",
+        "R8",
+    ),
+    RuleInfo(
+        "remote-start-id-missing", "error", "F02.FR.01", "remote start without its remoteStartId", "R13"
+    ),
     RuleInfo("energy-register-decreasing", "warning", "J §2", "Energy.*.Register value went down", "R14"),
     RuleInfo(
         "result-before-response", "error", "F06.FR.04", "result message before the request's response", "R16"
@@ -313,6 +323,9 @@ class _State:
     rejected: dict[tuple[str, Any], bool] = field(default_factory=dict)
     heartbeat_interval: float = 0.0
     last_heartbeat: datetime | None = None
+    remote_start: tuple[Any, Any] | None = (
+        None  # (remoteStartId, evseId) of an accepted RequestStartTransaction
+    )
 
     def new_connection(self, connection: str) -> None:
         self.connection = connection
@@ -647,6 +660,19 @@ class Linter:
                     st.heartbeat_interval = float(interval)
         elif action in ("GetVariables", "SetVariables"):
             _variables(action, call.payload, p, out)
+        elif action == "TriggerMessage" and isinstance(call.payload, dict):
+            if (
+                call.payload.get("requestedMessage") == "BootNotification"
+                and p.get("status") == "Accepted"
+                and st.boot == "Accepted"
+            ):
+                out.add(
+                    "trigger-boot-accepted",
+                    "TriggerMessage(BootNotification) Accepted after an Accepted boot",
+                )
+        elif action == "RequestStartTransaction" and isinstance(call.payload, dict):
+            if p.get("status") == "Accepted":
+                st.remote_start = (call.payload.get("remoteStartId"), call.payload.get("evseId"))
         elif action in _RESULT_OF and isinstance(call.payload, dict):
             status = p.get("status")
             request_id = call.payload.get("requestId")
@@ -722,6 +748,7 @@ class Linter:
                 out.add("tx-after-ended", f"{event} for {tx_id} after it Ended")
             elif event == "Started" and not (seq == tx.last_seq and _same_event(p, tx.last_event)):
                 out.add("tx-not-started", f"second Started for {tx_id}")
+        fresh = tx.last_seq is None
         if isinstance(seq, int):
             last = tx.last_seq
             if last is not None:
@@ -733,6 +760,13 @@ class Linter:
                     out.add("tx-seqno-gap", f"{tx_id} seqNo jumps from {last} to {seq}")
             tx.last_seq = seq if last is None else max(seq, last)
             tx.last_event = p
+        if st.remote_start is not None:
+            remote_id, remote_evse = st.remote_start
+            here = evse_id if evse_id is not None else tx.evse_id
+            if (remote_evse is not None and here == remote_evse) or (remote_evse is None and fresh):
+                st.remote_start = None
+                if info.get("remoteStartId") != remote_id:
+                    out.add("remote-start-id-missing", f"{tx_id} {event} lacks remoteStartId {remote_id}")
         if tx_id not in st.tx_on_connection:
             st.tx_on_connection.add(tx_id)
             if evse_id is None and not tx.ended:
