@@ -14,6 +14,7 @@ from pathlib import Path
 from app.clock import Clock
 from app.csms.csms import Csms, CsmsConfig
 from app.inspector.jsonl import JsonlWriter
+from app.inspector.lints import Linter
 from app.inspector.records import CaptureRecord
 from app.inspector.store import CaptureStore
 from app.proxy import OcppProxy
@@ -28,6 +29,7 @@ class Session:
     def __init__(self, *, clock: Clock | None = None, capture_path: str | Path | None = None) -> None:
         self.clock = clock or Clock()
         self.store = CaptureStore()
+        self.linter = Linter()
         self.csms: Csms | None = None
         self.stations: dict[str, Station] = {}
         self.station_added: Signal[[Station]] = Signal()
@@ -37,6 +39,10 @@ class Session:
         self.proxies: list[OcppProxy] = []
 
     def capture(self, record: CaptureRecord) -> None:
+        # Protocol mistakes the schema cannot see, judged live (app/inspector/lints.py): they show
+        # as notes on the frame, "[rule] message (requirement)".
+        for finding in self.linter.check(record):
+            record.notes.append(f"[{finding.rule}] {finding.message} ({finding.requirement})")
         self.store.append(record)
         if self._writer is not None:
             self._writer.write(record)

@@ -534,3 +534,31 @@ def test_validate_exit_code_ignores_info_findings(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert "[status-notification-deprecated]" in out and "(G01 (2.1))" in out
     assert out.splitlines()[-1] == "2 frame(s) checked: 0 error(s), 0 warning(s), 1 info"
+
+
+async def test_live_session_marks_protocol_mistakes_on_the_frame() -> None:
+    """The window's inspector shows lint findings on the frame they concern (as notes)."""
+    import asyncio
+
+    from app.session import Session
+    from app.station.config import StationConfig
+
+    session = Session()
+    try:
+        await session.start_csms()
+        assert session.csms is not None
+        station = session.add_station(StationConfig(station_id="LINT-LIVE", csms_url=session.csms.url))
+        for _ in range(200):
+            if station.online:
+                break
+            await asyncio.sleep(0.02)
+        assert station.connection is not None
+        await station.connection.send_raw('[2,"same-id","Heartbeat",{}]')
+        await asyncio.sleep(0.1)
+        # the same id for a different message (an identical retransmission would be allowed)
+        await station.connection.send_raw('[2,"same-id","Heartbeat",{"customData":{"vendorId":"x"}}]')
+        await asyncio.sleep(0.1)
+    finally:
+        await session.stop()
+    flagged = [r for r in session.store if any("[duplicate-message-id]" in n for n in r.notes)]
+    assert flagged and flagged[0].observer == "station" and flagged[0].message_id == "same-id"
