@@ -9,11 +9,13 @@ each insert, which is what the ~50 ms batch budget cannot afford on a million-fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from app.inspector.filters import Filter, parse_filter
 from app.inspector.records import CaptureRecord
 from ui import theme
 
@@ -48,6 +50,26 @@ _NUMERIC = frozenset({COL_SEQ, COL_DELTA, COL_LATENCY, COL_SIZE})
 RecordRole = Qt.ItemDataRole.UserRole + 1
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+#: A CALL with no CALLRESULT / CALLERROR after this long is flagged "no answer".
+ANSWER_TIMEOUT_S = 30.0
+_CALL, _RESULT, _ERROR = 2, 3, 4
+PairKey = tuple[str, str, str]  # (connection, observer, message id)
+
+
+def pair_key(record: CaptureRecord) -> PairKey | None:
+    """What a CALL and its answer share: the connection, the capture point and the id."""
+    if record.message_id is None or record.message_type not in (_CALL, _RESULT, _ERROR):
+        return None
+    return (record.connection, record.observer, record.message_id)
+
+
+def uses_filter_language(text: str) -> bool:
+    """Plain words filter on action / station / id as they always did; anything with a
+    `key:`, a quote, `where` or `problems` is read as the filter language."""
+    if ":" in text or '"' in text:
+        return True
+    words = {w.lower() for w in text.split()}
+    return "where" in words or "problems" in words
 
 
 def direction_text(record: CaptureRecord) -> str:
@@ -71,7 +93,13 @@ class InspectorModel(QAbstractTableModel):
         self._show_mirrors = False
         self._only_problems = False
         self._text = ""
+        self._query: Filter | None = None  # the parsed filter language, when the text is one
         self._station: str | None = None
+        # Pairing CALL <-> answer: one dict lookup per record on append, none per painted cell.
+        self._calls: dict[PairKey, CaptureRecord] = {}
+        self._answers: dict[PairKey, CaptureRecord] = {}
+        self._closed: set[str] = set()  # connections known to be closed
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # ------------------------------------------------------------------ filter
 
@@ -105,10 +133,27 @@ class InspectorModel(QAbstractTableModel):
             self._refilter()
 
     def set_text_filter(self, text: str) -> None:
-        text = text.strip().lower()
-        if text != self._text:
-            self._text = text
+        """Plain words, or the filter language (app/inspector/filters.py).
+
+        Raises FilterError for text that does not parse; the previous filter then stays.
+        """
+        text = text.strip()
+        query = parse_filter(text) if uses_filter_language(text) else None
+        if query is not None and query.empty:
+            query = None
+        plain = "" if query is not None else text.lower()
+        if (
+            plain != self._text
+            or (query is None) != (self._query is None)
+            or (query is not None and self._query is not None and query.text != self._query.text)
+        ):
+            self._text = plain
+            self._query = query
             self._refilter()
+
+    @property
+    def query(self) -> Filter | None:
+        return self._query
 
     def accepts(self, record: CaptureRecord) -> bool:
         if record.mirror and not self._show_mirrors:
@@ -121,7 +166,7 @@ class InspectorModel(QAbstractTableModel):
             hay = f"{record.action or ''}\n{record.station}\n{record.message_id or ''}".lower()
             if self._text not in hay:
                 return False
-        return True
+        return self._query is None or self._query.matches(record)
 
     def _refilter(self) -> None:
         self.beginResetModel()
@@ -129,7 +174,7 @@ class InspectorModel(QAbstractTableModel):
         self.endResetModel()
 
     def _filtered(self, records: Iterable[CaptureRecord]) -> list[CaptureRecord]:
-        if not self._show_mirrors and not self._only_problems and not self._text:
+        if not self._show_mirrors and not self._only_problems and not self._text and self._query is None:
             if self._station is None:
                 return [r for r in records if not r.mirror]
             station = self._station
@@ -145,6 +190,7 @@ class InspectorModel(QAbstractTableModel):
             return
         self._all.extend(batch)
         self._mirrors += sum(1 for r in batch if r.mirror)
+        self._index_pairs(batch)
         visible = self._filtered(batch)
         if not visible:
             return
@@ -158,8 +204,53 @@ class InspectorModel(QAbstractTableModel):
         self.beginResetModel()
         self._all = list(records)
         self._mirrors = sum(1 for r in self._all if r.mirror)
+        self._calls.clear()
+        self._answers.clear()
+        self._index_pairs(self._all)
         self._rows = self._filtered(self._all)
         self.endResetModel()
+
+    # ------------------------------------------------------------------ pairing
+
+    def _index_pairs(self, records: Iterable[CaptureRecord]) -> None:
+        calls, answers = self._calls, self._answers
+        for r in records:
+            key = pair_key(r)
+            if key is None:
+                continue
+            if r.message_type == _CALL:
+                calls[key] = r
+            else:
+                answers.setdefault(key, r)
+
+    def pair_of(self, record: CaptureRecord) -> CaptureRecord | None:
+        """The answer of a CALL, or the CALL a CALLRESULT / CALLERROR answers."""
+        key = pair_key(record)
+        if key is None:
+            return None
+        return self._answers.get(key) if record.message_type == _CALL else self._calls.get(key)
+
+    def mark_connection_closed(self, connection: str) -> None:
+        """Calls still unanswered on a closed connection will never be answered."""
+        self._closed.add(connection)
+        self._repaint_latency()
+
+    def unanswered(self, record: CaptureRecord) -> bool:
+        """A CALL with no answer after ANSWER_TIMEOUT_S, or on a connection that closed."""
+        if record.message_type != _CALL or self.pair_of(record) is not None:
+            return False
+        if record.connection in self._closed:
+            return True
+        return (self.now() - record.time).total_seconds() >= ANSWER_TIMEOUT_S
+
+    def _repaint_latency(self) -> None:
+        if self._rows:
+            top = self.index(0, COL_LATENCY)
+            self.dataChanged.emit(top, self.index(len(self._rows) - 1, COL_LATENCY))
+
+    def refresh_unanswered(self) -> None:
+        """Repaint the latency column so calls that just passed the timeout show as such."""
+        self._repaint_latency()
 
     @property
     def total_count(self) -> int:
@@ -172,7 +263,7 @@ class InspectorModel(QAbstractTableModel):
     @property
     def filtering(self) -> bool:
         """True when a filter beyond the default mirror hiding is active."""
-        return self._only_problems or bool(self._text) or self._station is not None
+        return self._only_problems or bool(self._text) or self._query is not None or self._station is not None
 
     def record(self, row: int) -> CaptureRecord:
         return self._rows[row]
@@ -218,6 +309,8 @@ class InspectorModel(QAbstractTableModel):
                 return theme.INVALID
             if col == COL_VALID and record.notes:
                 return theme.NOTE
+            if col == COL_LATENCY and self.unanswered(record):
+                return theme.INVALID
             if col in (COL_SEQ, COL_TIME, COL_DELTA, COL_ID):
                 return theme.MUTED
             return None
@@ -267,7 +360,14 @@ class InspectorModel(QAbstractTableModel):
         if col == COL_ID:
             return r.message_id or ""
         if col == COL_LATENCY:
-            return "" if r.latency_ms is None else f"{r.latency_ms:.1f} ms"
+            if r.latency_ms is not None:
+                return f"{r.latency_ms:.1f} ms"
+            if r.message_type == _CALL:
+                answer = self.pair_of(r)
+                if answer is not None:
+                    return "" if answer.latency_ms is None else f"→ {answer.latency_ms:.1f} ms"
+                return "no answer" if self.unanswered(r) else ""
+            return ""
         if col == COL_SIZE:
             return str(r.size)
         if col == COL_VALID:
@@ -279,7 +379,8 @@ class InspectorModel(QAbstractTableModel):
 
 _HEADER_TIPS = {
     COL_DELTA: "Milliseconds since the row above",
-    COL_LATENCY: "For a reply: milliseconds since its CALL",
+    COL_LATENCY: "For a reply: milliseconds since its CALL; for a CALL: how long its answer took\n"
+    "('no answer': none after 30 s, or the connection closed)",
     COL_SIZE: "Frame size in bytes",
     COL_VALID: "✓ valid against the OCPP schema, ✗ schema problems, ⚠ protocol notes",
 }

@@ -11,7 +11,7 @@ import json
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,7 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.inspector.filters import FilterError
 from app.inspector.records import CaptureRecord
+from app.protocol import schemas
+from app.protocol.schemas import Kind, OcppVersion
 from ui import theme
 from ui.inspector_model import (
     COL_ACTION,
@@ -111,9 +114,14 @@ class FrameTable(QTableView):
 class FrameDetail(QWidget):
     """One frame: problems, payload tree, raw text, copy button."""
 
+    #: The user asked for the paired frame (the answer of a CALL, the CALL of an answer).
+    pairRequested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.record: CaptureRecord | None = None
+        #: Tree items by payload path ("evse.id", "meterValue[0]"; "" is the payload itself).
+        self.items: dict[str, QTreeWidgetItem] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.setSpacing(6)
@@ -127,7 +135,12 @@ class FrameDetail(QWidget):
         self.copy_button.setToolTip("Copy the payload, pretty-printed, to the clipboard")
         self.copy_button.clicked.connect(self.copy_json)
         self.copy_button.setEnabled(False)
+        self.pair_button = QPushButton("Go to answer")
+        self.pair_button.setToolTip("Select the frame with the same message id on this connection")
+        self.pair_button.clicked.connect(self.pairRequested.emit)
+        self.pair_button.setEnabled(False)
         title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.pair_button)
         title_row.addWidget(self.copy_button)
         layout.addLayout(title_row)
 
@@ -183,16 +196,19 @@ class FrameDetail(QWidget):
         split.setStretchFactor(1, 2)
         layout.addWidget(split, 1)
 
-    def show_record(self, record: CaptureRecord | None) -> None:
+    def show_record(self, record: CaptureRecord | None, pair: CaptureRecord | None = None) -> None:
         self.record = record
         self.tree.clear()
+        self.items = {}
         if record is None:
             self.title.setText("Select a frame to see its content")
             self.raw.clear()
             self.problems.hide()
             self.notes.hide()
             self.copy_button.setEnabled(False)
+            self.pair_button.setEnabled(False)
             return
+        self.set_pair(record, pair)
         action = record.action or "(no action)"
         self.title.setText(
             f"#{record.seq}  {record.frame_type} {action}  ·  {direction_text(record)}  ·  "
@@ -214,11 +230,46 @@ class FrameDetail(QWidget):
         else:
             self.notes.hide()
         self.tree.setUpdatesEnabled(False)
-        _fill_tree(self.tree.invisibleRootItem(), record.payload)
+        _fill_tree(self.tree.invisibleRootItem(), record.payload, "", self.items, _schema_of(record))
+        self._mark_problems(record)
         self.tree.expandAll()
         self.tree.setUpdatesEnabled(True)
         self.raw.setPlainText(record.raw)
         self.copy_button.setEnabled(True)
+
+    def set_pair(self, record: CaptureRecord, pair: CaptureRecord | None) -> None:
+        if record.message_type == 2:
+            self.pair_button.setText("Go to answer")
+            self.pair_button.setToolTip(
+                f"Select the {pair.frame_type} of this CALL" if pair else "No answer to this CALL (yet)"
+            )
+        else:
+            self.pair_button.setText("Go to request")
+            self.pair_button.setToolTip(
+                "Select the CALL this frame answers" if pair else "The CALL was not captured"
+            )
+        self.pair_button.setVisible(record.message_type in (2, 3, 4))
+        self.pair_button.setEnabled(pair is not None)
+
+    def _mark_problems(self, record: CaptureRecord) -> None:
+        """Each problem's path: its tree item red, the message as tooltip (lints in amber)."""
+        for text, colour in [(p, theme.INVALID) for p in record.problems] + [
+            (n, theme.NOTE) for n in record.notes
+        ]:
+            path, sep, message = text.partition(": ")
+            if not sep or path.startswith("["):
+                continue  # a lint note ("[rule] message (REQ)") or a problem without a path
+            item = self.items.get("" if path == "(payload)" else path)
+            if item is None:
+                continue
+            for column in (0, 1):
+                item.setForeground(column, colour)
+            tip = item.data(0, _PROBLEM_ROLE)
+            tip = f"{tip}\n{message}" if tip else message
+            item.setData(0, _PROBLEM_ROLE, tip)
+            description = item.data(0, _DESCRIPTION_ROLE)
+            item.setToolTip(0, f"{tip}\n\n{description}" if description else tip)
+            item.setToolTip(1, tip)
 
     def payload_json(self) -> str:
         if self.record is None:
@@ -237,28 +288,105 @@ def _problem_html(text: str) -> str:
     return f"<code><b>{escape(path)}</b></code> — {escape(message)}"
 
 
-def _fill_tree(parent: QTreeWidgetItem, value: Any) -> None:
+_PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
+_DESCRIPTION_ROLE = Qt.ItemDataRole.UserRole + 2
+_KINDS = {2: Kind.REQUEST, 3: Kind.RESPONSE, 6: Kind.SEND}
+SchemaNode = tuple[dict[str, Any], dict[str, Any]]  # (node, the whole schema for $ref)
+
+
+def _schema_of(record: CaptureRecord) -> SchemaNode | None:
+    """The OCA schema of the record's payload, when the version and action are known."""
+    kind = _KINDS.get(record.message_type or 0)
+    if kind is None or not record.action:
+        return None
+    try:
+        version = OcppVersion(record.version)
+    except ValueError:
+        return None
+    doc = schemas.schema(version, record.action, kind)
+    return (doc, doc) if doc else None
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 20:
+        ref = str(node["$ref"])
+        target: Any = root
+        for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else []:
+            target = target.get(part) if isinstance(target, dict) else None
+        if not isinstance(target, dict):
+            break
+        # A description next to the $ref (on the property) wins over the definition's own.
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        seen += 1
+    return node
+
+
+def _child_schema(schema: SchemaNode | None, key: str | int) -> SchemaNode | None:
+    if schema is None:
+        return None
+    node, root = schema
+    node = _resolve(node, root)
+    if isinstance(key, int):
+        items = node.get("items")
+        return (items, root) if isinstance(items, dict) else None
+    prop = (node.get("properties") or {}).get(key)
+    return (prop, root) if isinstance(prop, dict) else None
+
+
+def field_description(schema: SchemaNode | None) -> str:
+    """The schema's own description of a field (its definition's when the field has none)."""
+    if schema is None:
+        return ""
+    node, root = schema
+    text = node.get("description")
+    if not text and "$ref" in node:
+        text = _resolve(node, root).get("description")
+    return str(text or "").strip()
+
+
+def _fill_tree(
+    parent: QTreeWidgetItem,
+    value: Any,
+    path: str = "",
+    items: dict[str, QTreeWidgetItem] | None = None,
+    schema: SchemaNode | None = None,
+) -> None:
     if isinstance(value, dict):
         for key, child in value.items():
-            _add_node(parent, str(key), child)
+            child_path = f"{path}.{key}" if path else str(key)
+            _add_node(parent, str(key), child, child_path, items, _child_schema(schema, str(key)))
     elif isinstance(value, list):
         for i, child in enumerate(value):
-            _add_node(parent, f"[{i}]", child)
+            _add_node(parent, f"[{i}]", child, f"{path}[{i}]", items, _child_schema(schema, i))
     elif value is not None:
-        _add_node(parent, "(value)", value)
+        _add_node(parent, "(value)", value, path, items, None)
 
 
-def _add_node(parent: QTreeWidgetItem, key: str, value: Any) -> None:
+def _add_node(
+    parent: QTreeWidgetItem,
+    key: str,
+    value: Any,
+    path: str = "",
+    items: dict[str, QTreeWidgetItem] | None = None,
+    schema: SchemaNode | None = None,
+) -> None:
     item = QTreeWidgetItem(parent)
     item.setText(0, key)
+    if items is not None:
+        items[path] = item
+    description = field_description(schema)
+    if description:
+        item.setData(0, _DESCRIPTION_ROLE, description)
+        item.setToolTip(0, description)
     if isinstance(value, dict):
         item.setText(1, f"{{{len(value)}}}" if value else "{}")
         item.setForeground(1, theme.MUTED)
-        _fill_tree(item, value)
+        _fill_tree(item, value, path, items, schema)
     elif isinstance(value, list):
         item.setText(1, f"[{len(value)}]")
         item.setForeground(1, theme.MUTED)
-        _fill_tree(item, value)
+        _fill_tree(item, value, path, items, schema)
     else:
         item.setText(1, json.dumps(value, ensure_ascii=False))
     item.setToolTip(1, item.text(1))
@@ -278,7 +406,16 @@ class InspectorView(QWidget):
         title = QLabel("Frames")
         title.setObjectName("sectionTitle")
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter by action, station or message id")
+        self.filter.setPlaceholderText(
+            "Filter: words, or  action:Authorize dir:csms->station problems  ·  "
+            "TransactionEvent where eventType = Ended"
+        )
+        self.filter.setToolTip(
+            "Plain words match the action, station or message id.\n"
+            "Terms (ANDed): station:CP1 action:TransactionEvent dir:station->csms type:CALL problems\n"
+            'since:2026-01-01T00:00 until:2026-01-02 "free text in the frame"\n'
+            "Payload conditions: TransactionEvent where eventType = Ended and seqNo > 3"
+        )
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._on_filter_text)
         self._filter_timer = QTimer(self)
@@ -311,7 +448,18 @@ class InspectorView(QWidget):
         bar.addWidget(self.only_problems)
         bar.addWidget(self.show_mirrors)
         bar.addWidget(self.count)
+        self.validate_button = QPushButton("Validate…")
+        self.validate_button.setToolTip("Paste a frame or a payload and check it against the schemas")
+        self.validate_button.clicked.connect(self.open_validator)
+        bar.addWidget(self.validate_button)
         layout.addLayout(bar)
+        self.filter_error = QLabel()
+        self.filter_error.setObjectName("filterError")
+        self.filter_error.setWordWrap(True)
+        self.filter_error.setStyleSheet(f"color: {theme.INVALID.name()};")
+        self.filter_error.hide()
+        layout.addWidget(self.filter_error)
+        self.validator: Any = None  # the validator dialog, made on first use
 
         self.table = FrameTable(model)
         self.detail = FrameDetail()
@@ -324,6 +472,13 @@ class InspectorView(QWidget):
         layout.addWidget(self.splitter, 1)
 
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.detail.pairRequested.connect(self.go_to_pair)
+        # Calls cross the no-answer timeout without a new frame arriving: repaint now and then.
+        self._answer_timer = QTimer(self)
+        self._answer_timer.setInterval(5000)
+        self._answer_timer.timeout.connect(model.refresh_unanswered)
+        self._answer_timer.start()
         model.modelReset.connect(self._after_reset)
         model.rowsInserted.connect(self._update_count)
         self._update_count()
@@ -360,12 +515,55 @@ class InspectorView(QWidget):
         self.model.set_station_filter(self.station.currentData())
 
     def apply_filter(self) -> None:
+        """Apply the box's text; a filter that does not parse is reported, the old one stays."""
         self._filter_timer.stop()
-        self.model.set_text_filter(self.filter.text())
+        try:
+            self.model.set_text_filter(self.filter.text())
+        except FilterError as exc:
+            self.filter_error.setText(
+                f"✗ Column {exc.position + 1}: {exc.message}  (the previous filter still applies)"
+            )
+            self.filter_error.show()
+            self.filter.setStyleSheet(f"QLineEdit {{ border: 1px solid {theme.INVALID.name()}; }}")
+            return
+        if self.filter_error.isVisible():
+            self.filter_error.hide()
+            self.filter_error.clear()
+            self.filter.setStyleSheet("")
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.detail.show_record(self.model.record(current.row()))
+            record = self.model.record(current.row())
+            self.detail.show_record(record, self.model.pair_of(record))
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        if index.column() in (COL_ID, COL_LATENCY):
+            self.go_to_pair()
+
+    def go_to_pair(self) -> bool:
+        """Select the answer of the CALL shown (or the CALL of the answer shown)."""
+        record = self.detail.record
+        pair = self.model.pair_of(record) if record is not None else None
+        if pair is None:
+            return False
+        if self.select_record(pair):
+            return True
+        self.filter_error.setText(f"The paired frame #{pair.seq} is hidden by the current filter")
+        self.filter_error.show()
+        return False
+
+    def open_validator(self) -> Any:
+        """The standalone validator (non-modal; one instance, raised when already open)."""
+        from ui.validator_dialog import ValidatorDialog
+
+        if self.validator is None:
+            self.validator = ValidatorDialog(self)
+        record = self.detail.record
+        if record is not None and not self.validator.text.toPlainText().strip():
+            self.validator.load_record(record)
+        self.validator.open()
+        self.validator.raise_()
+        return self.validator
 
     def _after_reset(self) -> None:
         """Keep the frame being read in view across filter changes, if it still passes."""
