@@ -163,7 +163,7 @@ async def charge_and_plot(qtbot, session: Session, window: MainWindow, tmp_path:
     assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
 
     tabs, view = window.tabs, window.power_view
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Inspector", "Power"]
+    assert [tabs.tabText(i) for i in range(tabs.count())][:2] == ["Inspector", "Power"]
     tabs.setCurrentWidget(view)
     assert view.isVisible()
     # The plot follows the station selected in the list, EVSE 1 first.

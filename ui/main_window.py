@@ -44,6 +44,7 @@ from ui.device_model_view import DeviceModelDialog
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
 from ui.plot_view import TAB_STYLE, PowerPlotView
+from ui.sequence_view import SequenceView
 from ui.station_dialog import StationDialog, next_free_id, with_identity
 from ui.station_list import StationListPane
 from ui.station_panel import StationsPane
@@ -103,6 +104,8 @@ class MainWindow(QMainWindow):
         self.tabs.setStyleSheet(TAB_STYLE)
         self.tabs.addTab(self.inspector, "Inspector")
         self.tabs.addTab(self.power_view, "Power")
+        self.sequence_view = SequenceView(session.store)
+        self.tabs.addTab(self.sequence_view, "Sequence")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(8)
@@ -133,6 +136,9 @@ class MainWindow(QMainWindow):
         self.bridge.recordsFlushed.connect(self._on_flushed)
         self.bridge.powerChanged.connect(self.power_view.on_series_changed)
         self.station_list.currentChanged.connect(self.power_view.follow_station)
+        self.station_list.currentChanged.connect(self.sequence_view.follow_station)
+        self.bridge.stationAdded.connect(self.sequence_view.add_station)
+        self.bridge.recordsFlushed.connect(self.sequence_view.on_records_flushed)
         self.runner.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.csms_bar.toggleRequested.connect(self.toggle_builtin_csms)
         self.station_list.currentChanged.connect(self.stations.show_station)

@@ -1,0 +1,142 @@
+"""The Sequence tab end to end: a real charge on the built-in CSMS, drawn as arrows, exported.
+
+Set CHARGEBENCH_SEQUENCE_SHOT=path to also save the window on the Sequence tab (docs/sequence.png).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+qasync = pytest.importorskip("qasync")
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.session import Session  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.sequence_view import MAX_ARROWS, SequenceView, row_at  # noqa: E402
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    try:
+        yield event_loop
+    finally:
+        event_loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _labels(view: SequenceView) -> list[str]:
+    return [row.label for row in view.rows]
+
+
+def test_sequence_tab_draws_a_charge_marks_a_bad_frame_and_exports(
+    qtbot, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    session = Session()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.resize(1500, 900)
+    window.show()
+    view = window.sequence_view
+
+    async def scenario() -> None:
+        try:
+            station = await window.start(csms_url=None, station_id="CB-SEQ-1", evse_count=2)
+            await wait_until(lambda: station.online, 10, "the station to come online")
+            index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "Sequence")
+            window.tabs.setCurrentIndex(index)
+            assert window.tabs.currentWidget() is view
+
+            panel = window.stations.panel_for(station)
+            assert panel is not None
+            card = panel.cards[1]
+            qtbot.mouseClick(card.plug_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: station.evses[1].plugged, 5, "the EV to be plugged in")
+            qtbot.mouseClick(card.tap_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: card.power_kw() > 1.0, 8, "the EVSE to charge")
+            await asyncio.sleep(0.3)
+            window.bridge.flush()
+            view.refresh()
+
+            assert view.station_combo.currentText() == "CB-SEQ-1"
+            labels = _labels(view)
+            assert any(label.startswith("BootNotification") for label in labels)
+            assert any(label.startswith("✓ BootNotification Accepted") for label in labels)
+            assert any(label.startswith("Authorize") for label in labels)
+            assert any(label.startswith("TransactionEvent Started") for label in labels)
+            # One arrow per frame, mirrors skipped: one Started, not two.
+            assert sum(label.startswith("TransactionEvent Started") for label in labels) == 1
+            own = [r for r in session.store.records() if r.station == "CB-SEQ-1" and not r.mirror]
+            assert len(view.rows) == min(len(own), view.last_n.value())
+            boot = next(r for r in view.rows if r.label.startswith("BootNotification"))
+            assert boot.from_station and boot.kind == "call"
+            result = next(r for r in view.rows if r.label.startswith("✓ BootNotification"))
+            assert not result.from_station and result.kind == "result"
+
+            # A bad frame (schema problem + lint finding) is marked, with a tooltip listing them.
+            template = next(r for r in own if r.action == "Heartbeat" or r.message_type == 2)
+            bad = replace(
+                template,
+                raw='[2,"bad-1","StatusNotification",{"evseId":-1}]',
+                message_type=2,
+                action="StatusNotification",
+                message_id="bad-1",
+                payload={"evseId": -1},
+                problems=["evseId: -1 is less than the minimum of 0"],
+                notes=[],
+                mirror=False,
+                time=session.clock.now(),
+            )
+            session.capture(bad)
+            await wait_until(lambda: any(r.message_id == "bad-1" for r in view.rows), 3, "the bad frame")
+            marked = next(r for r in view.rows if r.message_id == "bad-1")
+            assert marked.marked and "minimum" in " ".join(marked.problems)
+            assert view.rows[-1] is marked  # follow live: newest last
+            assert "marked" in view.count_label.text()
+            y = 64 + 36 * (len(view.rows) - 1) + 10
+            assert row_at(y, len(view.rows)) == len(view.rows) - 1
+
+            # Exports: the same layout as SVG (text searchable) and PNG.
+            svg = view.export_svg()
+            png = view.export_png()
+            assert svg.startswith(b"<?xml") and b"BootNotification" in svg
+            assert b"TransactionEvent Started" in svg
+            assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+            view.save(tmp_path / "seq.svg")
+            view.save(tmp_path / "seq.png")
+            assert (tmp_path / "seq.svg").stat().st_size > 0 and (tmp_path / "seq.png").stat().st_size > 0
+
+            # Time range mode: from/to cover the whole capture: every own frame (up to the cap).
+            view.range_radio.setChecked(True)
+            assert len(view.rows) == min(len(own) + 1, MAX_ARROWS)
+            view.last_radio.setChecked(True)
+
+            shot = os.environ.get("CHARGEBENCH_SEQUENCE_SHOT")
+            if shot:
+                view.last_n.setValue(22)
+                window.bridge.flush()
+                view.refresh()
+                await asyncio.sleep(0.2)
+                QApplication.processEvents()
+                window.grab().save(shot)
+        finally:
+            await window.shutdown()
+
+    loop.run_until_complete(scenario())
