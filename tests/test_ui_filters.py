@@ -117,6 +117,13 @@ def test_filter_language_pairing_and_validator(qtbot, loop: asyncio.AbstractEven
             # Schema descriptions as tooltips on the payload tree's keys.
             tip = view.detail.items["eventType"].toolTip(0)
             assert tip, "eventType has no description tooltip"
+
+            # Tools > Validate a frame… opens the validator, non-modal, on the frame being read.
+            window.validate_action.trigger()
+            dialog = view.validator
+            assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+            assert dialog.validate() == []  # the Started TransactionEvent is valid
+            dialog.close()
         finally:
             await window.shutdown()
 

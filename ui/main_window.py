@@ -117,6 +117,9 @@ class MainWindow(QMainWindow):
         body_layout.addWidget(self.splitter)
         layout.addWidget(body, 1)
         self.setCentralWidget(central)
+        tools = self.menuBar().addMenu("&Tools")
+        self.validate_action = tools.addAction("Validate a frame…")
+        self.validate_action.triggered.connect(self.inspector.open_validator)
 
         self.frames_label = QLabel("0 frames captured")
         self.rate_label = QLabel("0.0 frames/s")
