@@ -130,6 +130,10 @@ def test_sequence_tab_draws_a_charge_marks_a_bad_frame_and_exports(
 
             shot = os.environ.get("CHARGEBENCH_SEQUENCE_SHOT")
             if shot:
+                # The rest of the flow for the picture: unplug ends the transaction.
+                qtbot.mouseClick(card.plug_button, Qt.MouseButton.LeftButton)
+                await wait_until(lambda: station.evses[1].transaction is None, 5, "the transaction to end")
+                await asyncio.sleep(0.5)
                 view.last_n.setValue(22)
                 window.bridge.flush()
                 view.refresh()

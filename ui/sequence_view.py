@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -69,6 +70,7 @@ DEFAULT_LAST_N = 60
 
 # Geometry (pixels at 1:1).
 HEADER_H = 64
+BODY_TOP = 4  # rows' top when the header is pinned outside the scroll area
 ROW_H = 36
 TIME_W = 104
 LANE_MARGIN = 90
@@ -221,8 +223,9 @@ def _font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
     return font
 
 
-def diagram_size(rows: Sequence[SequenceRow], width: int) -> QSize:
-    return QSize(max(width, MIN_WIDTH), HEADER_H + ROW_H * max(len(rows), 1) + FOOTER_H + 8)
+def diagram_size(rows: Sequence[SequenceRow], width: int, *, header: bool = True) -> QSize:
+    top = HEADER_H if header else BODY_TOP
+    return QSize(max(width, MIN_WIDTH), top + ROW_H * max(len(rows), 1) + FOOTER_H + 8)
 
 
 def lanes(width: int) -> tuple[float, float]:
@@ -230,8 +233,8 @@ def lanes(width: int) -> tuple[float, float]:
     return TIME_W + LANE_MARGIN, max(width, MIN_WIDTH) - LANE_MARGIN
 
 
-def row_at(y: float, count: int) -> int | None:
-    index = int((y - HEADER_H) // ROW_H)
+def row_at(y: float, count: int, *, header: bool = True) -> int | None:
+    index = int((y - (HEADER_H if header else BODY_TOP)) // ROW_H)
     return index if 0 <= index < count else None
 
 
@@ -249,40 +252,14 @@ def _arrow_head(
         painter.drawPolygon(QPolygonF(points))
 
 
-def paint_diagram(
-    painter: QPainter,
-    rows: Sequence[SequenceRow],
-    *,
-    station: str,
-    width: int,
-    clip: QRect | None = None,
-    note: str = "",
-) -> None:
-    """Paint the whole diagram (or the rows crossing `clip`) at 1:1 into `painter`."""
-    size = diagram_size(rows, width)
+def paint_header(painter: QPainter, *, station: str, width: int) -> None:
+    """The lane headers (station, CSMS), the time column title and the legend."""
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    area = clip if clip is not None else QRect(0, 0, size.width(), size.height())
-    painter.fillRect(area, BACKGROUND)
     left, right = lanes(width)
-    first = 0
-    last = len(rows)
-    if clip is not None:
-        first = max(0, (clip.top() - HEADER_H) // ROW_H)
-        last = min(len(rows), (clip.bottom() - HEADER_H) // ROW_H + 1)
-
-    # Alternating bands, so long rows are followed easily across.
-    for i in range(first, last):
-        if i % 2:
-            painter.fillRect(QRectF(0, HEADER_H + i * ROW_H, size.width(), ROW_H), ROW_BAND)
-
-    # Lane lines.
     painter.setPen(QPen(LANE, 2, Qt.PenStyle.SolidLine))
-    bottom = HEADER_H + ROW_H * max(len(rows), 1)
     for x in (left, right):
-        painter.drawLine(QPointF(x, HEADER_H - 8), QPointF(x, bottom))
-
-    # Lane headers.
+        painter.drawLine(QPointF(x, 46), QPointF(x, HEADER_H))
     painter.setFont(_font(11, bold=True))
     metrics = QFontMetrics(painter.font())
     for x, text, fill in ((left, station, STATION_BOX), (right, "CSMS", CSMS_BOX)):
@@ -296,12 +273,55 @@ def paint_diagram(
     painter.setFont(_font(8.5, bold=True))
     painter.setPen(MUTED)
     painter.drawText(QRectF(12, 10, TIME_W, 36), Qt.AlignmentFlag.AlignVCenter, "Time (UTC)")
+    _paint_legend(painter, left, right)
+
+
+def paint_diagram(
+    painter: QPainter,
+    rows: Sequence[SequenceRow],
+    *,
+    station: str,
+    width: int,
+    clip: QRect | None = None,
+    note: str = "",
+    header: bool = True,
+) -> None:
+    """Paint the whole diagram (or the rows crossing `clip`) at 1:1 into `painter`.
+
+    Without `header` the rows start at the top (the window pins the header above its scroll area).
+    """
+    size = diagram_size(rows, width, header=header)
+    top = HEADER_H if header else BODY_TOP
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    area = clip if clip is not None else QRect(0, 0, size.width(), size.height())
+    painter.fillRect(area, BACKGROUND)
+    left, right = lanes(width)
+    first = 0
+    last = len(rows)
+    if clip is not None:
+        first = max(0, (clip.top() - top) // ROW_H)
+        last = min(len(rows), (clip.bottom() - top) // ROW_H + 1)
+
+    # Alternating bands, so long rows are followed easily across.
+    for i in range(first, last):
+        if i % 2:
+            painter.fillRect(QRectF(0, top + i * ROW_H, size.width(), ROW_H), ROW_BAND)
+
+    if header:
+        paint_header(painter, station=station, width=width)
+
+    # Lane lines.
+    painter.setPen(QPen(LANE, 2, Qt.PenStyle.SolidLine))
+    bottom = top + ROW_H * max(len(rows), 1)
+    for x in (left, right):
+        painter.drawLine(QPointF(x, top - (8 if header else BODY_TOP)), QPointF(x, bottom))
 
     label_font = _font(10)
     time_font = _font(8.5, mono=True)
     for i in range(first, last):
         row = rows[i]
-        y = HEADER_H + i * ROW_H + ROW_H * 0.62
+        y = top + i * ROW_H + ROW_H * 0.62
         start, end = (left, right) if row.from_station else (right, left)
         direction = 1.0 if end > start else -1.0
         colour = {"call": INK, "result": RESULT, "error": ERROR, "send": ACCENT}.get(row.kind, MUTED)
@@ -321,7 +341,7 @@ def paint_diagram(
 
         # Label, centred above the arrow.
         painter.setFont(label_font)
-        painter.setPen(colour)
+        painter.setPen(ERROR if row.problems else NOTE if row.notes else colour)
         label_box = QRectF(min(start, end) + 12, y - ROW_H * 0.62, abs(end - start) - 24, ROW_H * 0.55)
         if row.kind in ("call", "send"):
             font = QFont(label_font)
@@ -333,9 +353,7 @@ def paint_diagram(
         painter.setFont(time_font)
         painter.setPen(MUTED)
         stamp = row.time.strftime("%H:%M:%S.") + f"{row.time.microsecond // 1000:03d}"
-        painter.drawText(
-            QRectF(12, HEADER_H + i * ROW_H, TIME_W, ROW_H), Qt.AlignmentFlag.AlignVCenter, stamp
-        )
+        painter.drawText(QRectF(12, top + i * ROW_H, TIME_W, ROW_H), Qt.AlignmentFlag.AlignVCenter, stamp)
 
         # Marker for problems (red) or lint findings (amber), right of the CSMS lane.
         if row.marked:
@@ -358,7 +376,7 @@ def paint_diagram(
         painter.setPen(MUTED)
         painter.setFont(_font(10))
         painter.drawText(
-            QRectF(0, HEADER_H, size.width(), ROW_H),
+            QRectF(0, top, size.width(), ROW_H),
             Qt.AlignmentFlag.AlignCenter,
             "No frames for this selection",
         )
@@ -368,6 +386,38 @@ def paint_diagram(
         painter.drawText(
             QRectF(12, bottom + 4, size.width() - 24, FOOTER_H), Qt.AlignmentFlag.AlignLeft, note
         )
+
+
+def _paint_legend(painter: QPainter, left: float, right: float) -> None:
+    """A one-line key between the lane headers: what each arrow style means."""
+    items = [
+        ("CALL", INK, Qt.PenStyle.SolidLine, False),
+        ("result", RESULT, Qt.PenStyle.DashLine, False),
+        ("error", ERROR, Qt.PenStyle.DashLine, False),
+        ("SEND", ACCENT, Qt.PenStyle.SolidLine, True),
+    ]
+    font = _font(8.5)
+    metrics = QFontMetrics(font)
+    sample = 26.0
+    widths = [sample + 6 + metrics.horizontalAdvance(text) + 18 for text, *_ in items]
+    finding = metrics.horizontalAdvance("problem / finding") + 18
+    total = sum(widths) + finding
+    x = (left + right) / 2 - total / 2
+    y = 28.0
+    painter.setFont(font)
+    for (text, colour, style, open_head), width in zip(items, widths, strict=True):
+        painter.setPen(QPen(colour, 1.5, style))
+        painter.drawLine(QPointF(x, y), QPointF(x + sample - 5, y))
+        painter.setPen(QPen(colour, 1.5))
+        _arrow_head(painter, QPointF(x + sample, y), 1.0, colour, open_head=open_head)
+        painter.setPen(MUTED)
+        painter.drawText(QPointF(x + sample + 6, y + 4), text)
+        x += width
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(ERROR)
+    painter.drawEllipse(QPointF(x + 5, y), 5, 5)
+    painter.setPen(MUTED)
+    painter.drawText(QPointF(x + 15, y + 4), "problem / finding")
 
 
 def tooltip_for(row: SequenceRow) -> str:
@@ -431,25 +481,47 @@ class SequenceCanvas(QWidget):
 
     def set_rows(self, rows: list[SequenceRow], station: str, note: str, width: int) -> None:
         self.rows, self.station, self.note = rows, station, note
-        self.setFixedSize(diagram_size(rows, width))
+        self.setFixedSize(diagram_size(rows, width, header=False))
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         paint_diagram(
-            painter, self.rows, station=self.station, width=self.width(), clip=event.rect(), note=self.note
+            painter,
+            self.rows,
+            station=self.station,
+            width=self.width(),
+            clip=event.rect(),
+            note=self.note,
+            header=False,
         )
         painter.end()
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            index = row_at(event.pos().y(), len(self.rows))
+            index = row_at(event.pos().y(), len(self.rows), header=False)
             if index is None:
                 QToolTip.hideText()
             else:
                 QToolTip.showText(event.globalPos(), tooltip_for(self.rows[index]), self)
             return True
         return super().event(event)
+
+
+class SequenceHeader(QWidget):
+    """The lane headers, pinned above the scroll area so they stay in view while following."""
+
+    def __init__(self, canvas: SequenceCanvas, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = canvas
+        self.setFixedHeight(HEADER_H)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        painter.translate(self.canvas.x(), 0)  # follows horizontal scrolling
+        paint_header(painter, station=self.canvas.station, width=self.canvas.width())
+        painter.end()
 
 
 class SequenceView(QWidget):
@@ -506,12 +578,22 @@ class SequenceView(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.canvas)
         self.scroll.setWidgetResizable(False)
-        self.scroll.setStyleSheet("QScrollArea { background: #ffffff; border: 1px solid #d5d9e0; }")
+        self.scroll.setStyleSheet("QScrollArea { background: #ffffff; border: none; }")
+        self.header = SequenceHeader(self.canvas)
+        self.scroll.horizontalScrollBar().valueChanged.connect(lambda _: self.header.update())
+        frame = QFrame()
+        frame.setObjectName("sequenceFrame")
+        frame.setStyleSheet("QFrame#sequenceFrame { background: #ffffff; border: 1px solid #d5d9e0; }")
+        frame_layout = QVBoxLayout(frame)
+        frame_layout.setContentsMargins(1, 1, 1, 1)
+        frame_layout.setSpacing(0)
+        frame_layout.addWidget(self.header)
+        frame_layout.addWidget(self.scroll, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(frame, 1)
 
         self.station_combo.currentTextChanged.connect(lambda _: self.refresh())
         self.last_n.valueChanged.connect(lambda _: self.refresh())
@@ -593,6 +675,7 @@ class SequenceView(QWidget):
         self.rows, self.dropped = build_rows(self.store.records(), selection)
         width = max(self.scroll.viewport().width(), MIN_WIDTH)
         self.canvas.set_rows(self.rows, selection.station or "Station", self.note(), width)
+        self.header.update()
         marked = sum(1 for r in self.rows if r.marked)
         self.count_label.setText(f"{len(self.rows)} arrows" + (f" · {marked} marked" if marked else ""))
         if self.follow.isChecked():
