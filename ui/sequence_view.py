@@ -325,13 +325,7 @@ def paint_diagram(
         start, end = (left, right) if row.from_station else (right, left)
         direction = 1.0 if end > start else -1.0
         colour = {"call": INK, "result": RESULT, "error": ERROR, "send": ACCENT}.get(row.kind, MUTED)
-        style = (
-            Qt.PenStyle.DashLine
-            if row.kind in ("result", "error") and row.kind != "call"
-            else Qt.PenStyle.SolidLine
-        )
-        if row.kind == "error":
-            style = Qt.PenStyle.DashLine
+        style = Qt.PenStyle.DashLine if row.kind in ("result", "error") else Qt.PenStyle.SolidLine
         pen = QPen(colour, 1.6 if row.kind != "call" else 1.8, style)
         painter.setPen(pen)
         tip = QPointF(end - direction * 2, y)
