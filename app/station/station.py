@@ -103,6 +103,7 @@ class Station(TransactionFlow):
         self._activity = asyncio.Event()  # any message sent: resets the heartbeat timer
         self._network_restored = asyncio.Event()
         self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while Pending
+        self._status_lock = asyncio.Lock()
         self._boot_reported = False  # connectors reported since the last accepted boot
         self._last_sent = 0.0
         self._boot_reason = self.store.get("boot.reason") or "PowerUp"
@@ -464,10 +465,11 @@ class Station(TransactionFlow):
             sibling_in_use = evse.plugged and evse.plugged_connector != connector.connector_id
             if sibling_in_use and not force:
                 continue
-            if status == connector.reported_status and not force:
-                continue
-            if await self._send_status(evse, connector, status, use_status_notification):
-                connector.reported_status = status
+            async with self._status_lock:  # one report at a time: no duplicate of the same change
+                if status == connector.reported_status and not force:
+                    continue
+                if await self._send_status(evse, connector, status, use_status_notification):
+                    connector.reported_status = status
         self.evse_changed.emit(evse)
 
     def _sync_availability_state(self, evse: Evse) -> None:
@@ -492,7 +494,13 @@ class Station(TransactionFlow):
         conn = self.connection
         if conn is None or not self.online:
             return False
-        now = utc_timestamp(self.now())
+        now = utc_timestamp(self.now())  # the moment of the change, even if sent a bit later
+        # Transaction events queued before this change go first, so a CSMS never sees the
+        # connector Available while the transaction that occupied it is still open.
+        for _ in range(100):
+            if self.store.queue_len() == 0 or not self.online:
+                break
+            await asyncio.sleep(0.02)
         try:
             if conn.version is OcppVersion.V21 and not use_status_notification:
                 await conn.call(
