@@ -6,41 +6,20 @@ Built-in CSMS and one emulated station over real loopback websockets; Qt offscre
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 qasync = pytest.importorskip("qasync")
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.inspector.records import CaptureRecord  # noqa: E402
 from app.protocol.schemas import Kind, OcppVersion  # noqa: E402
 from app.session import Session  # noqa: E402
+from tests.ui_support import wait_until  # noqa: E402
 from ui.inspector_model import COL_LATENCY, InspectorModel  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.validator_dialog import ValidatorDialog  # noqa: E402
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    try:
-        yield event_loop
-    finally:
-        event_loop.close()
-        asyncio.set_event_loop(None)
 
 
 def _started(model: InspectorModel) -> list[CaptureRecord]:

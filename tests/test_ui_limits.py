@@ -10,45 +10,25 @@ coroutine per scenario on a qasync loop (see tests/test_ui_stations.py).
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 qasync = pytest.importorskip("qasync")
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.clock import AcceleratedClock  # noqa: E402
 from app.session import Session  # noqa: E402
 from app.station.evse import ChargingState  # noqa: E402
 from app.station.station import Station  # noqa: E402
+from tests.ui_support import wait_until  # noqa: E402
 from ui.ev_dialog import CUSTOM, EvDialog  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.station_panel import EvseCard, StationPanel  # noqa: E402
 
 #: Simulated seconds per real second: a 1 % SoC step of a 30 kWh battery takes seconds, not minutes.
 SPEED = 20.0
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    try:
-        yield event_loop
-    finally:
-        event_loop.close()
-        asyncio.set_event_loop(None)
 
 
 def _window(qtbot: Any, session: Session) -> MainWindow:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,31 +24,13 @@ from app.session import Session  # noqa: E402
 from app.station import profile  # noqa: E402
 from app.station.evse import ConnectorStatus  # noqa: E402
 from app.station.station import LinkState  # noqa: E402
+from tests.ui_support import wait_until  # noqa: E402
 from ui import workspace as ws  # noqa: E402
 from ui.device_model_view import COL_VALUE, MASK  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.station_dialog import StationDialog  # noqa: E402
 
 PASSWORD = "correct-horse-battery"  # >= 16 characters (A00.FR.205)
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    try:
-        yield event_loop
-    finally:
-        event_loop.close()
-        asyncio.set_event_loop(None)
 
 
 def _window(qtbot, session: Session, **kwargs: object) -> MainWindow:
