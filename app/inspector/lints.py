@@ -28,6 +28,7 @@ from app.inspector.appendix import (
     UNITS_OF_MEASURE,
 )
 from app.inspector.records import CaptureRecord
+from app.protocol.errors import CODES_2X
 
 Severity = Literal["error", "warning", "info"]
 V21 = "ocpp2.1"
@@ -231,22 +232,7 @@ _NON_LOCAL_STOPS = frozenset(
         "AbnormalCondition",
     }
 )
-_ERROR_CODES_2X = frozenset(
-    {
-        "FormatViolation",
-        "GenericError",
-        "InternalError",
-        "MessageTypeNotSupported",
-        "NotImplemented",
-        "NotSupported",
-        "OccurrenceConstraintViolation",
-        "PropertyConstraintViolation",
-        "ProtocolError",
-        "RpcFrameworkError",
-        "SecurityError",
-        "TypeConstraintViolation",
-    }
-)
+_ERROR_CODES_2X = frozenset(CODES_2X)
 _MISSPELLED = {
     "FormationViolation": "FormatViolation",
     "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
