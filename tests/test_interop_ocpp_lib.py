@@ -7,8 +7,7 @@ broke its schemas, its handlers would never run and its calls would raise.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from app.clock import AcceleratedClock
 from app.protocol.schemas import OcppVersion
 from app.session import Session
 from app.station.config import StationConfig
+from tests.support import wait_until
 
 
 class LibCsms(LibChargePoint):
@@ -87,15 +87,6 @@ async def lib_csms() -> AsyncIterator[tuple[str, dict[str, LibCsms]]]:
     async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp2.1", "ocpp2.0.1"]) as server:  # type: ignore[list-item]
         port = next(iter(server.sockets)).getsockname()[1]
         yield f"ws://127.0.0.1:{port}/ocpp", peers
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    async def poll() -> Any:
-        while not (result := predicate()):
-            await asyncio.sleep(0.02)
-        return result
-
-    return await asyncio.wait_for(poll(), timeout)
 
 
 async def test_station_charges_against_the_ocpp_library_csms(

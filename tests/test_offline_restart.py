@@ -12,11 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.session import Session
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,15 +41,6 @@ def station_process(port: int, state: Path, log: Path, *extra: str) -> subproces
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float) -> Any:
-    async def poll() -> Any:
-        while not (result := predicate()):
-            await asyncio.sleep(0.05)
-        return result
-
-    return await asyncio.wait_for(poll(), timeout)
 
 
 def received_events(session: Session) -> list[dict[str, Any]]:

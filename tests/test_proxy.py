@@ -7,13 +7,12 @@ servers (close mirroring, refusals, TLS on both legs).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from app.protocol.schemas import OcppVersion
 from app.proxy import OcppProxy, redact_url
 from app.session import Session
 from app.station.config import StationConfig
+from tests.support import wait_until
 from tests.test_interop_ocpp_lib import LibCsms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,15 +73,6 @@ async def lib_upstream() -> AsyncIterator[tuple[str, dict[str, LibCsms], dict[st
     async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp2.1", "ocpp2.0.1"]) as server:  # type: ignore[list-item]
         port = next(iter(server.sockets)).getsockname()[1]
         yield f"ws://127.0.0.1:{port}/ocpp", peers, sockets
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    async def poll() -> Any:
-        while not (result := predicate()):
-            await asyncio.sleep(0.02)
-        return result
-
-    return await asyncio.wait_for(poll(), timeout)
 
 
 def raw_texts(records: list[CaptureRecord], observer: str, sender: str) -> list[str]:

@@ -8,7 +8,7 @@ inspector. Requirement ids refer to OCPP 2.1 Part 2.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from app.protocol.schemas import OcppVersion
 from app.session import Session
 from app.station.config import StationConfig
 from app.station.station import Station
+from tests.support import wait_until
 
 FAST = {
     "SampledDataCtrlr.TxUpdatedInterval": "5",
@@ -59,13 +60,6 @@ async def start(
     station = session.add_station(config)
     await wait_until(lambda: station.online, 10)
     return station
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    async with asyncio.timeout(timeout):
-        while not (result := predicate()):
-            await asyncio.sleep(0.02)
-    return result
 
 
 def wire(session: Session, action: str | None = None, *, sender: str | None = None) -> list[CaptureRecord]:
@@ -150,6 +144,7 @@ async def test_plug_tap_charge_and_stop(session: Session) -> None:
     # The CSMS saw the same transaction with its final energy.
     link = session.csms.stations["CB-TEST"]  # type: ignore[union-attr]
     view = link.transactions[ended["transactionInfo"]["transactionId"]]
+    await wait_until(lambda: view.ended is not None, 2)  # the station sent it; the CSMS is handling it
     assert view.ended is not None and view.stopped_reason == "Local" and view.energy_wh == energy[-1]
     assert_all_valid(session)
 
