@@ -26,6 +26,7 @@ FAST = {
     "SampledDataCtrlr.TxUpdatedInterval": "5",
     "OCPPCommCtrlr.RetryBackOffWaitMinimum": "1",
     "OCPPCommCtrlr.RetryBackOffRandomRange": "0",
+    "AlignedDataCtrlr.Interval": "0",  # no clock-aligned events at random times of day
 }
 
 

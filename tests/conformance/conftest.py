@@ -61,6 +61,9 @@ FAST: dict[str, str] = {
     "OCPPCommCtrlr.RetryBackOffWaitMinimum": "1",
     "OCPPCommCtrlr.RetryBackOffRandomRange": "0",
     "TxCtrlr.EVConnectionTimeOut": "600",
+    # Clock-aligned values (every 900 s of simulated time) would add TransactionEvents at random
+    # moments of the wall clock; tests that count events must not depend on the time of day.
+    "AlignedDataCtrlr.Interval": "0",
 }
 # Messages a CSMS answers before the boot was accepted (B01.FR.10, B02.FR.09, B03.FR.07).
 _BEFORE_ACCEPTED = frozenset({"BootNotification", "NotifyReport", "NotifyMonitoringReport"})
