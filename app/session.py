@@ -12,6 +12,7 @@ import ssl
 from pathlib import Path
 
 from app.clock import Clock
+from app.csms.ca import TestPki
 from app.csms.csms import Csms, CsmsConfig
 from app.inspector.jsonl import JsonlWriter
 from app.inspector.lints import Linter
@@ -46,17 +47,27 @@ class Session:
         self.store.append(record)
         if self._writer is not None:
             self._writer.write(record)
+        record.release_payload()  # everyone live has seen it; the store keeps the text
 
     async def start_csms(
-        self, host: str = "127.0.0.1", port: int = 0, config: CsmsConfig | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: CsmsConfig | None = None,
+        *,
+        pki: TestPki | None = None,
+        security_profile: int = 1,
     ) -> Csms:
-        """Start the built-in CSMS (port 0 picks a free port)."""
+        """Start the built-in CSMS (port 0 picks a free port); with a PKI it signs station
+        certificates, and profile 2 or 3 serve wss (3: mutual TLS)."""
         csms = Csms(
             config,
             clock=self.clock,
             capture=self.capture,
             mirror_stations=set(self.stations),
             registered=self._registered,
+            pki=pki,
+            security_profile=security_profile,
         )
         await csms.start(host, port)
         self.csms = csms

@@ -445,7 +445,7 @@ def test_mirrors_are_ignored_and_changed_fires_once_per_batch() -> None:
     w = real_charger_session()
     mirrors = []
     for r in w.records:
-        copy = CaptureRecord(**{k: getattr(r, k) for k in r.__slots__ if k != "seq"})  # type: ignore[attr-defined]
+        copy = r.replace(seq=0)
         copy.mirror = True
         copy.payload = {
             "eventType": "Updated",

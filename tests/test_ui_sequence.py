@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -72,8 +71,7 @@ def test_sequence_tab_draws_a_charge_marks_a_bad_frame_and_exports(
 
             # A bad frame (schema problem + lint finding) is marked, with a tooltip listing them.
             template = next(r for r in own if r.action == "Heartbeat" or r.message_type == 2)
-            bad = replace(
-                template,
+            bad = template.replace(
                 raw='[2,"bad-1","StatusNotification",{"evseId":-1}]',
                 message_type=2,
                 action="StatusNotification",
