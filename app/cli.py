@@ -24,6 +24,7 @@ from typing import TextIO
 
 from app.clock import AcceleratedClock, Clock, utc_timestamp
 from app.csms.csms import CsmsConfig
+from app.csms.schema_form import authorization_statuses
 from app.inspector.jsonl import CaptureFileError
 from app.inspector.offline import check_capture, check_document
 from app.inspector.records import CaptureRecord
@@ -56,6 +57,14 @@ def _speed(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"speed must be a number in (0, 3600], got {text!r}")
     return value
+
+
+def _token(text: str) -> tuple[str, str]:
+    token, sep, status = text.rpartition("=")
+    statuses = authorization_statuses(OcppVersion.V21)
+    if not sep or not token or status not in statuses:
+        raise argparse.ArgumentTypeError(f"expected ID_TOKEN=STATUS with STATUS one of {', '.join(statuses)}")
+    return token, status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ID_TOKEN",
         help="answer Invalid for this idToken",
+    )
+    cs.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        type=_token,
+        metavar="ID_TOKEN=STATUS",
+        help="answer STATUS (Blocked, Expired, …) for this idToken (repeatable)",
     )
     cs.add_argument("--duration", type=float, help="stop after this many seconds")
     cs.add_argument("--quiet", action="store_true", help="do not print every frame")
@@ -223,7 +240,7 @@ async def _csms(args: argparse.Namespace, session: Session) -> int:
     config = CsmsConfig(
         boot_status=args.boot_status,
         heartbeat_interval=args.heartbeat_interval,
-        token_status={t.upper(): "Invalid" for t in args.reject_token},
+        token_status={t.upper(): "Invalid" for t in args.reject_token} | dict(args.token),
     )
     try:
         csms = await session.start_csms(host, port, config)

@@ -132,3 +132,13 @@ def test_recent_sends_newest_first_without_repeats_and_capped() -> None:
     recent.add("Reset", {"type": "OnIdle", "evseId": 3})
     assert [p["evseId"] for p in recent.of("Reset")] == [3, 4, 2]
     assert recent.of("ChangeAvailability") == []
+
+
+def test_cli_token_flag_takes_statuses_of_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import build_parser
+
+    args = build_parser().parse_args(["csms", "--token", "CARD-1=Blocked", "--token", "A=B=Expired"])
+    assert args.token == [("CARD-1", "Blocked"), ("A=B", "Expired")]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["csms", "--token", "CARD-1=Nope"])
+    assert "ID_TOKEN=STATUS with STATUS one of Accepted, Blocked" in capsys.readouterr().err
