@@ -1039,6 +1039,7 @@ def test_custom_report_by_component_variables(dm: DeviceModel) -> None:
         "EVSE(1).Power",
         "EVSE(1).SupplyPhases",
         "EVSE(1).Problem",
+        "EVSE(1).Temperature",
     ]  # FR.20: every variable of the component
     connectors = entry_labels(
         dm.custom_report(

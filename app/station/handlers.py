@@ -499,6 +499,47 @@ class StationHandlers:
     def on_CancelReservation(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.station.cancel_reservation(payload["reservationId"])
 
+    # ------------------------------------------------------------------ N: monitoring
+
+    def on_SetVariableMonitoring(self, payload: dict[str, Any]) -> dict[str, Any]:
+        monitoring = self.station.monitoring
+        answer = monitoring.set_variable_monitoring(payload)
+
+        async def check() -> None:  # a new boundary may already be crossed (N07.FR.11)
+            monitoring.check_all()
+
+        self.after(check)
+        return answer
+
+    def on_ClearVariableMonitoring(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.monitoring.clear_variable_monitoring(payload)
+
+    def on_SetMonitoringBase(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.monitoring.set_monitoring_base(payload)
+
+    def on_SetMonitoringLevel(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.monitoring.set_monitoring_level(payload)
+
+    def on_GetMonitoringReport(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """N02: the answer first, then the NotifyMonitoringReport parts."""
+        station = self.station
+        entries = station.monitoring.report(payload, station.version)
+        if entries is None:
+            return {"status": "NotSupported"}  # N02.FR.02
+        if not entries:
+            return {"status": "EmptyResultSet"}  # N02.FR.10
+        parts = station.monitoring.report_requests(payload["requestId"], entries)
+
+        async def send_report() -> None:
+            conn = station.connection
+            for part in parts:
+                if conn is None or conn.closed:
+                    return
+                await conn.call("NotifyMonitoringReport", part)
+
+        self.after(send_report)
+        return {"status": "Accepted"}
+
     # ------------------------------------------------------------------ P: data transfer
 
     def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ Model, in one place so the numbers can be checked by hand:
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -118,6 +119,27 @@ class Meter:
         return f"Meter(register_wh={self._register_wh!r})"
 
 
+class Thermal:
+    """Temperature of an EVSE: a first-order lag towards ambient plus a rise with the square
+    of the load (I²R losses), so a full load settles `rise_at_rated_c` above ambient."""
+
+    __slots__ = ("ambient_c", "rise_at_rated_c", "temperature_c", "time_constant_s")
+
+    def __init__(
+        self, ambient_c: float = 25.0, rise_at_rated_c: float = 30.0, time_constant_s: float = 600.0
+    ) -> None:
+        self.ambient_c = ambient_c
+        self.rise_at_rated_c = rise_at_rated_c
+        self.time_constant_s = time_constant_s
+        self.temperature_c = ambient_c
+
+    def step(self, dt_s: float, load: float) -> float:
+        """Advance by `dt_s` seconds at `load` (|power| / rated power); the new temperature."""
+        settled = self.ambient_c + self.rise_at_rated_c * min(abs(load), 2.0) ** 2
+        self.temperature_c = settled + (self.temperature_c - settled) * math.exp(-dt_s / self.time_constant_s)
+        return self.temperature_c
+
+
 class EvseElectrics:
     """Rating, supply and metering of one AC EVSE, plus the state of the EV's power ramp."""
 
@@ -156,6 +178,7 @@ class EvseElectrics:
         self.ramp_up_w_per_s = ramp_up_w_per_s
         self.ramp_down_w_per_s = ramp_down_w_per_s
         self.min_current_a = min_current_a
+        self.thermal = Thermal()
         self._power_w = 0.0
         self._current_a: tuple[float, float, float] = _NO_PHASES
         self._voltage_v = self._supply_voltages()

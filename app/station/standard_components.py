@@ -680,6 +680,8 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
             _live("EVSE", "Power", "0", evse=evse_id, unit="W", max_limit=p.evse_max_power_w),
             _const("EVSE", "SupplyPhases", phases, evse=evse_id),
             _live("EVSE", "Problem", "false", evse=evse_id),
+            # Simulated: follows the power the EVSE carries; what temperature monitors watch (N07).
+            _live("EVSE", "Temperature", "25", evse=evse_id, min_limit=-40, max_limit=150),
         ]
         for connector_id in range(1, connectors + 1):
             at = {"evse": evse_id, "connector": connector_id}
@@ -830,6 +832,24 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
         _const(res, "NonEvseSpecific", "true"),
     ]
 
+    # N02-N08: monitors set by the CSMS plus the hard-wired and preconfigured ones (monitoring.py).
+    mon = "MonitoringCtrlr"
+    bases = "All,FactoryDefault,HardWiredOnly"
+    specs += [
+        _const(mon, "Available", "true"),
+        _rw(mon, "Enabled", "true"),
+        _const(mon, "ItemsPerMessage[SetVariableMonitoring]", "20"),
+        _const(mon, "BytesPerMessage[SetVariableMonitoring]", "8192"),
+        _const(mon, "ItemsPerMessage[ClearVariableMonitoring]", "20"),
+        _const(mon, "BytesPerMessage[ClearVariableMonitoring]", "4096"),
+        _rw(mon, "OfflineQueuingSeverity", "4", min_limit=0, max_limit=9),
+        # ReadOnly: SetMonitoringBase / SetMonitoringLevel change them (appendix 3.1.11).
+        _ro(mon, "MonitoringBase", "All", values_list=bases),
+        _ro(mon, "MonitoringLevel", "9", min_limit=0, max_limit=9),
+        _ro(mon, "ActiveMonitoringBase", "All", values_list=bases),
+        _ro(mon, "ActiveMonitoringLevel", "9", min_limit=0, max_limit=9),
+    ]
+
     clk = "ClockCtrlr"
     specs += [
         # The device model reads this one from the station's clock on every access.
@@ -932,6 +952,7 @@ STANDARD_COMPONENTS: Final = (
     "LocalAuthListCtrlr",
     "ReservationCtrlr",
     "ClockCtrlr",
+    "MonitoringCtrlr",
     "SmartChargingCtrlr",
     "V2XChargingCtrlr",
     "NetworkConfiguration",

@@ -27,10 +27,11 @@ from app.protocol.schemas import OcppVersion
 from app.signals import Signal
 from app.station.authorization import Authorizer
 from app.station.config import StationConfig
-from app.station.device_model import Component
+from app.station.device_model import AttributeType, Component, Variable
 from app.station.evse import Connector, ConnectorStatus, Evse
 from app.station.handlers import StationHandlers
 from app.station.meter import DcEvseElectrics, EvseElectrics, Meter
+from app.station.monitoring import StationMonitoring
 from app.station.persistence import StationStore
 from app.station.profile import build_device_model
 from app.station.smart import StationSmartCharging
@@ -115,6 +116,7 @@ class Station(TransactionFlow):
         TransactionFlow.__init__(self)
         self.smart = StationSmartCharging(self)
         self._restore_persistent_state()
+        self.monitoring = StationMonitoring(self)
         # Signals, fired after state changed.
         self.state_changed: Signal[[Station]] = Signal()
         self.evse_changed: Signal[[Evse]] = Signal()
@@ -352,6 +354,7 @@ class Station(TransactionFlow):
             return
         self._set_state(LinkState.ONLINE)
         self._queue_wake.set()
+        self.monitoring.check_all()  # thresholds that cleared while offline or rebooting (N07.FR.14)
         await self._report_all_connectors(force=self._boot_reported is False)
         self._boot_reported = True
         await self._heartbeat_loop(conn)
@@ -653,7 +656,7 @@ class Station(TransactionFlow):
             for reason in skipped:
                 log.warning("%s: device model value not restored: %s", self.station_id, reason)
             self._sync_primary_slot()
-        self.dm.on_change(lambda *_: self.store.save_device_model(self.dm.to_persisted()))
+        self.dm.on_change(self._persist_change)
         for (evse_id, connector_id), operative in self.store.load_availability().items():
             if evse_id == 0:
                 self.station_operative = operative
@@ -667,6 +670,16 @@ class Station(TransactionFlow):
         for evse in self.evses.values():
             for connector in evse.connectors:
                 connector.status = evse.derived_status(connector, self.station_operative)
+
+    def _persist_change(
+        self, component: Component, variable: Variable, attribute: AttributeType, _value: str
+    ) -> None:
+        """Write the device model's persistent values when one of them changed; live values
+        (temperature, power) change every tick and stay out of the file."""
+        definition = self.dm.find(component, variable)
+        index = None if definition is None else definition.attribute_index(attribute)
+        if definition is not None and index is not None and definition.attributes[index].persistent:
+            self.store.save_device_model(self.dm.to_persisted())
 
     def _save_all(self) -> None:
         for evse in self.evses.values():

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from app.station.authorization import Authorizer
     from app.station.config import StationConfig
     from app.station.device_model import DeviceModel
+    from app.station.monitoring import StationMonitoring
     from app.station.persistence import StationStore
     from app.station.smart import StationSmartCharging
     from app.transport.connection import OcppConnection
@@ -61,6 +62,7 @@ class TransactionFlow:
         clock: Clock
         authorizer: Authorizer
         smart: StationSmartCharging
+        monitoring: StationMonitoring
         evses: dict[int, Evse]
         connection: OcppConnection | None
         station_operative: bool
@@ -537,6 +539,22 @@ class TransactionFlow:
 
     # ================================================================== physics and meter values
 
+    def set_temperature(self, evse_id: int, celsius: float) -> None:
+        """Heat or cool an EVSE by hand (the window's Temperature… action); from there it
+        drifts back towards what its load dictates. ValueError outside the variable's limits."""
+        evse = self.evse(evse_id)
+        if self.dm.find("EVSE", "Temperature", evse=evse_id) is None:
+            raise ValueError(f"EVSE {evse_id} of station {self.station_id} has no Temperature variable")
+        self.dm.set_actual("EVSE", "Temperature", f"{round(celsius, 1):g}", evse=evse_id)
+        evse.electrics.thermal.temperature_c = celsius
+        self.evse_changed.emit(evse)
+
+    def _show_temperature(self, evse: Evse, celsius: float) -> None:
+        """EVSE.Temperature follows the simulation (to 0.1 °C) where the model has it."""
+        if self.dm.find("EVSE", "Temperature", evse=evse.evse_id) is not None:
+            text = f"{round(celsius, 1):g}"
+            self.dm.set_actual("EVSE", "Temperature", text, evse=evse.evse_id, validate=False)
+
     async def _tick_loop(self) -> None:
         """Step every EVSE's physics once per tick of simulated time; periodic and aligned values."""
         step = self.config.tick_seconds
@@ -547,12 +565,15 @@ class TransactionFlow:
             dt, last = now - last, now
             for evse in self.evses.values():
                 self._tick_evse(evse, dt, now)
+            self.monitoring.tick()
             self._expire_reservations()
             self._clock_aligned_values()
             self.store.put("alive", repr(self.now().timestamp()))
 
     def _tick_evse(self, evse: Evse, dt: float, now: float) -> None:
         evse.reading = self._step(evse, dt, evse.energizing)
+        load = evse.reading.power_w / evse.electrics.rated_power_w()
+        self._show_temperature(evse, evse.electrics.thermal.step(dt, load))
         tx = evse.transaction
         conditions = evse.conditions()
         if tx is None:
