@@ -5,6 +5,7 @@
     chargebench csms --listen HOST:PORT ...    the built-in CSMS, headless
     chargebench proxy --listen HOST:PORT --upstream URL   record stations talking to another CSMS
     chargebench validate FILE                  judge a capture, a frame or a payload
+    chargebench run SCENARIO.yaml... [--csms URL] [--junit FILE]   run scenarios headless
 
 Exit codes: 0 success, 1 problems found (validate) or run failed, 2 bad usage or unreadable input.
 """
@@ -29,6 +30,7 @@ from app.inspector.jsonl import CaptureFileError
 from app.inspector.offline import check_capture, check_document
 from app.inspector.records import CaptureRecord
 from app.protocol.schemas import OcppVersion
+from app.scenarios.console import run_files
 from app.session import Session
 from app.station.config import StationConfig
 from app.station.profile import ProfileError, config_from_template, list_templates, load_profile
@@ -179,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     va.add_argument("--action", help="action of a bare payload or of a lone CALLRESULT")
     va.add_argument("--response", action="store_true", help="the bare payload is a response")
+
+    run = sub.add_parser("run", help="run scenario files headless (exit 0 passed, 1 failed, 2 bad file)")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
+    run.add_argument("--csms", metavar="URL", help="run against this CSMS instead of the built-in one")
+    run.add_argument("--junit", metavar="FILE", help="write JUnit XML results here (for CI)")
+    run.add_argument("--speed", type=_speed, help="simulated seconds per real second (default: the file's)")
     return parser
 
 
@@ -195,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return gui_main(args)
     if command == "validate":
         return run_validate(args, sys.stdout)
+    if command == "run":
+        options = {"csms_url": args.csms, "junit": args.junit, "speed": args.speed}
+        return asyncio.run(run_files(args.scenarios, sys.stdout, sys.stderr, **options))
     try:
         return asyncio.run(_run_async(args))
     except KeyboardInterrupt:
