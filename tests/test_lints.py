@@ -100,6 +100,21 @@ HB = [2, "h1", "Heartbeat", {}]
 HB_OK = [3, "h1", {"currentTime": TS}]
 TOKEN = {"idToken": "CARD-1", "type": "ISO14443"}
 STREAM = {"id": 1, "pending": 0, "basetime": TS, "data": [{"t": 0, "v": "1"}, {"t": 5, "v": "2"}]}
+#: A monitoring report as 2.0.1 defines it: no eventNotificationType, which 2.1 requires (N02.FR.22).
+MONITOR_REPORT_2_0_1 = {
+    "requestId": 4,
+    "seqNo": 0,
+    "generatedAt": TS,
+    "monitor": [
+        {
+            "component": {"name": "EVSE", "evse": {"id": 1}},
+            "variable": {"name": "Temperature"},
+            "variableMonitoring": [
+                {"id": 1, "transaction": False, "value": 90, "type": "UpperThreshold", "severity": 1}
+            ],
+        }
+    ],
+}
 STATUS = {"timestamp": TS, "connectorStatus": "Available", "evseId": 1, "connectorId": 1}
 GET_REPORT = [2, "g1", "GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"}]
 
@@ -287,6 +302,12 @@ PLANTED: dict[str, list[CaptureRecord]] = {
     "firmware-request-id": [
         S([2, "f1", "FirmwareStatusNotification", {"status": "Downloading"}]),
         C([3, "f1", {}]),
+    ],
+    "monitor-notification-type": [
+        C([2, "gm1", "GetMonitoringReport", {"requestId": 4}]),
+        S([3, "gm1", {"status": "Accepted"}]),
+        S([2, "nm1", "NotifyMonitoringReport", MONITOR_REPORT_2_0_1]),
+        C([3, "nm1", {}]),
     ],
     "event-stream-data": [
         S(

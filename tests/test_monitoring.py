@@ -14,13 +14,18 @@ from typing import Any
 
 import pytest
 
+from app.cli import main
 from app.clock import AcceleratedClock
+from app.inspector.jsonl import JsonlWriter
+from app.inspector.lints import lint_records
+from app.inspector.records import CaptureRecord
 from app.protocol.errors import OcppError
 from app.protocol.schemas import OcppVersion
 from app.session import Session
 from app.station.config import StationConfig
 from app.station.station import Station
 from tests.support import wait_until
+from tests.test_lints import PLANTED
 from tests.test_station_e2e import FAST
 
 EVSE1_TEMPERATURE = {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "Temperature"}}
@@ -368,3 +373,56 @@ async def test_N04_N07_custom_monitors_and_tripped_state_survive_a_restart(
     assert events[1]["variableMonitoringId"] == result["id"] and events[1]["cleared"] is True  # N07.FR.14
     _, entries = await report(session, 9)
     assert result["id"] in {vm["id"] for *_, vm in flat(entries)}  # N04 remark, N07.FR.13
+
+
+# --------------------------------------------------------------------------- inspector lint
+
+
+def _planted(version: str) -> list[CaptureRecord]:
+    return [replace_version(r, version) for r in PLANTED["monitor-notification-type"]]
+
+
+def replace_version(record: CaptureRecord, version: str) -> CaptureRecord:
+    return CaptureRecord(
+        time=record.time,
+        connection=record.connection,
+        station=record.station,
+        sender=record.sender,
+        observer=record.observer,
+        version=version,
+        raw=record.raw,
+    )
+
+
+def test_lint_flags_a_monitor_without_event_notification_type_on_2_1_only() -> None:
+    findings = [str(f) for f in lint_records(_planted("ocpp2.1"))]
+    assert findings == [
+        "#2: error: [monitor-notification-type] monitor 1 on EVSE.Temperature has no "
+        "eventNotificationType (N02.FR.22)"
+    ]
+    assert lint_records(_planted("ocpp2.0.1")) == []  # the same payload is right on 2.0.1
+
+
+@pytest.mark.parametrize(("version", "exit_code"), [("ocpp2.1", 1), ("ocpp2.0.1", 0)])
+def test_validate_reports_the_lint_per_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], version: str, exit_code: int
+) -> None:
+    capture = tmp_path / f"{version}.jsonl"
+    writer = JsonlWriter(capture)
+    for record in _planted(version):
+        writer.write(record)
+    writer.close()
+    assert main(["validate", str(capture)]) == exit_code
+    out = capsys.readouterr().out
+    assert ("[monitor-notification-type]" in out) is (version == "ocpp2.1")
+
+
+async def test_our_monitoring_traffic_lints_clean(session: Session) -> None:
+    station = await start(session)
+    await set_monitors(session, set_item("UpperThreshold", 40, severity=3))
+    await report(session, 3)
+    station.set_temperature(1, 45.0)
+    await wait_until(lambda: monitor_events(session))
+    records = [r for r in session.store if not r.mirror]
+    assert [str(f) for f in lint_records(records) if f.severity != "info"] == []
+    assert all(not r.problems for r in records)  # and schema-valid, both ways

@@ -152,6 +152,12 @@ RULES: dict[str, RuleInfo] = _rules(
         "firmware-request-id", "error", "L01.FR.20", "FirmwareStatusNotification without requestId", "R22"
     ),
     RuleInfo("event-stream-data", "error", "N15", "periodic event stream data empty or t not rising", "R27"),
+    RuleInfo(
+        "monitor-notification-type",
+        "error",
+        "N02.FR.22",
+        "2.1 NotifyMonitoringReport monitor without eventNotificationType",
+    ),
 )
 
 
@@ -500,6 +506,8 @@ class Linter:
             self._transaction(st, record, p, out)
         elif action == "MeterValues":
             _registers(st, p.get("evseId"), p.get("meterValue"), out)
+        elif action == "NotifyMonitoringReport" and record.version == V21:
+            _monitor_types(p, out)
         elif action == "FirmwareStatusNotification":
             if p.get("status") not in ("Idle", None) and "requestId" not in p:
                 out.add(
@@ -886,6 +894,21 @@ def _appendix(parent: str, key: str, value: str, out: _Out) -> None:
     if allowed is not None and value not in allowed:
         where = f"{parent}.{key}" if parent else key
         out.add("appendix-value", f"{where} {value!r} is not in the appendix list")
+
+
+def _monitor_types(p: dict[str, Any], out: _Out) -> None:
+    """Every monitor of a 2.1 report says who defined it; a 2.0.1 payload does not (and may not)."""
+    for entry in p.get("monitor") or []:
+        if not isinstance(entry, dict):
+            continue
+        component = (entry.get("component") or {}).get("name")
+        variable = (entry.get("variable") or {}).get("name")
+        for monitor in entry.get("variableMonitoring") or []:
+            if isinstance(monitor, dict) and "eventNotificationType" not in monitor:
+                out.add(
+                    "monitor-notification-type",
+                    f"monitor {monitor.get('id')} on {component}.{variable} has no eventNotificationType",
+                )
 
 
 def _error_fields(frame: list[Any], version: str, out: _Out) -> None:
