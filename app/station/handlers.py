@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app.clock import utc_timestamp
 from app.protocol.errors import FormatViolation, NotSupported, OccurrenceConstraintViolation, SecurityError
 from app.protocol.frames import Call
+from app.station.certificates import SIGN_TRIGGERS
 from app.station.device_model import Component, TooManyItems, notify_report_requests
 from app.station.sampled_values import build_meter_value
 
@@ -383,11 +384,26 @@ class StationHandlers:
             supported = station.dm.get_list("CustomizationCtrlr", "CustomTriggers", default=[])
             if payload.get("customTrigger") not in supported:
                 return {"status": "NotImplemented", "statusInfo": {"reasonCode": "UnknownTrigger"}}
+        elif requested in SIGN_TRIGGERS:
+            # A02.FR.02: a new key pair and CSR; SignCertificate follows this answer.
+            station.certificates.request_signing(SIGN_TRIGGERS[requested])
         else:
-            # SignChargingStationCertificate, SignV2GCertificate, SignV2G20Certificate,
-            # SignCombinedCertificate: this station has no certificate management yet.
-            return {"status": "NotImplemented", "statusInfo": {"reasonCode": "NoCertificates"}}
+            return {"status": "NotImplemented", "statusInfo": {"reasonCode": "UnknownMessage"}}
         return {"status": "Accepted"}
+
+    # ------------------------------------------------------------------ A / M: certificates
+
+    def on_CertificateSigned(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.certificates.certificate_signed(payload)
+
+    def on_InstallCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.certificates.install(payload)
+
+    def on_DeleteCertificate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.certificates.delete(payload)
+
+    def on_GetInstalledCertificateIds(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.station.certificates.installed_ids(payload)
 
     # ------------------------------------------------------------------ G: availability
 

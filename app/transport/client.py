@@ -24,9 +24,10 @@ DEFAULT_VERSIONS: tuple[OcppVersion, ...] = (OcppVersion.V21, OcppVersion.V201)
 class ConnectError(Exception):
     """Connecting failed; the message says why in words a tester can act on."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, security_event: str | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.security_event = security_event  # the A04 security event this failure is worth, if any
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class ClientSettings:
     versions: Sequence[OcppVersion] = DEFAULT_VERSIONS
     password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
+    ca_data: str | None = None  # PEM of further trusted roots (installed CSMSRootCertificates)
     verify_tls: bool = True
     client_cert: str | None = None
     client_key: str | None = None
@@ -58,7 +60,7 @@ def basic_auth_header(station_id: str, password: str) -> str:
 
 
 def tls_context(settings: ClientSettings) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=settings.ca_file)
+    ctx = ssl.create_default_context(cafile=settings.ca_file, cadata=settings.ca_data)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if not settings.verify_tls:
         ctx.check_hostname = False
@@ -104,19 +106,50 @@ async def open_station_socket(settings: ClientSettings) -> tuple[ClientConnectio
         }
         raise ConnectError(hint.get(status, f"the CSMS answered HTTP {status} instead of upgrading")) from exc
     except ssl.SSLCertVerificationError as exc:
-        raise ConnectError(f"TLS: the CSMS certificate was not accepted: {exc.verify_message}") from exc
+        raise ConnectError(
+            _verify_failure(exc, url, settings), security_event="InvalidCsmsCertificate"
+        ) from exc
     except ssl.SSLError as exc:
-        raise ConnectError(f"TLS handshake failed: {exc.reason or exc}") from exc
+        reason = exc.reason or str(exc)
+        event = "InvalidTLSVersion" if "VERSION" in reason.upper() else None
+        if "CERTIFICATE_REQUIRED" in reason.upper() or "BAD_CERTIFICATE" in reason.upper():
+            reason += " (the CSMS wants a client certificate it trusts: security profile 3)"
+        raise ConnectError(f"TLS handshake failed: {reason}", security_event=event) from exc
     except InvalidURI as exc:
         raise ConnectError(f"invalid CSMS URL: {exc}", retryable=False) from exc
     except (OSError, TimeoutError, InvalidHandshake) as exc:
-        raise ConnectError(f"cannot reach {url}: {exc or type(exc).__name__}") from exc
+        message = f"cannot reach {url}: {exc or type(exc).__name__}"
+        if scheme == "wss" and isinstance(exc, InvalidHandshake) and isinstance(exc.__cause__, EOFError):
+            # TLS 1.3 reports a refused client certificate only as a closed connection.
+            message += (
+                " (the CSMS closed the TLS connection: it does not trust the client certificate)"
+                if settings.client_cert
+                else " (the CSMS closed the TLS connection: it may want a client certificate, profile 3)"
+            )
+        raise ConnectError(message) from exc
     picked = ws.subprotocol
     if picked is None:
         await ws.close(1002, "no subprotocol")
         offered = ", ".join(settings.versions)
         raise ConnectError(f"the CSMS accepted none of the offered OCPP versions ({offered})")
     return ws, OcppVersion(picked)
+
+
+def _verify_failure(exc: ssl.SSLCertVerificationError, url: str, settings: ClientSettings) -> str:
+    """Say which check failed (A00.FR.308/309) and what to change."""
+    detail = exc.verify_message or str(exc)
+    if exc.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+        host = urlsplit(url).hostname
+        return (
+            f"TLS: the CSMS certificate was not accepted: certificate verify failed: {detail} "
+            f"(it is not valid for host {host!r}; use a host name the certificate names in the URL)"
+        )
+    installed = "the installed CSMS root certificates" if settings.ca_data else "the system CAs"
+    trusted = settings.ca_file or installed
+    return (
+        f"TLS: the CSMS certificate was not accepted: certificate verify failed: {detail} "
+        f"(it does not chain to {trusted})"
+    )
 
 
 def backoff_delays(

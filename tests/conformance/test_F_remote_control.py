@@ -196,10 +196,10 @@ TRIGGERS: dict[str, tuple[str, str | None]] = {
     "FirmwareStatusNotification": ("Accepted", "FirmwareStatusNotification"),  # F06.FR.16
     "Heartbeat": ("Accepted", "Heartbeat"),
     "MeterValues": ("Accepted", "MeterValues"),  # F06.FR.06
-    "SignChargingStationCertificate": ("NotImplemented", None),  # F06.FR.08
-    "SignV2GCertificate": ("NotImplemented", None),
-    "SignV2G20Certificate": ("NotImplemented", None),
-    "SignCombinedCertificate": ("NotImplemented", None),
+    "SignChargingStationCertificate": ("Accepted", "SignCertificate"),  # A02.FR.02
+    "SignV2GCertificate": ("Accepted", "SignCertificate"),  # A02.FR.22
+    "SignV2G20Certificate": ("Accepted", "SignCertificate"),  # A02.FR.23
+    "SignCombinedCertificate": ("Accepted", "SignCertificate"),
     "StatusNotification": ("Accepted", "StatusNotification"),
     "TransactionEvent": ("Accepted", "TransactionEvent"),  # F06.FR.07
     "PublishFirmwareStatusNotification": ("Rejected", None),  # a station is no Local Controller
@@ -241,6 +241,8 @@ async def test_F06_trigger_message_each_value(bench: Bench, requested: str) -> N
             "Energy.Active.Import.Register"  # AlignedDataCtrlr.Measurands
         }
         assert {sv.get("context") for sv in sampled} == {"Trigger"}
+    elif follow_up == "SignCertificate":
+        assert "BEGIN CERTIFICATE REQUEST" in message["csr"] and isinstance(message["requestId"], int)
     elif requested == "StatusNotification":
         assert (message["evseId"], message["connectorId"], message["connectorStatus"]) == (1, 1, "Available")
     elif requested == "TransactionEvent":
