@@ -23,6 +23,7 @@ from app.signals import Signal
 from app.station.config import StationConfig
 from app.station.station import Station
 
+from app.transport.intercept import Interceptor
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +40,10 @@ class Session:
         self._registered: set[str] = set()  # accepted stations, kept across CSMS restarts
         self.proxies: list[OcppProxy] = []
 
+        # Real RFID readers and meters, by station id; started by whoever configures some.
+        self.hardware = Hardware(lambda: self.stations)
+        # Fault injection: holds frames of the emulated stations and the built-in CSMS on request.
+        self.interceptor = Interceptor()
     def capture(self, record: CaptureRecord) -> None:
         # Protocol mistakes the schema cannot see, judged live (app/inspector/lints.py): they show
         # as notes on the frame, "[rule] message (requirement)".
@@ -70,6 +75,7 @@ class Session:
             security_profile=security_profile,
         )
         await csms.start(host, port)
+        csms.interceptor = self.interceptor
         self.csms = csms
         return csms
 
@@ -104,6 +110,7 @@ class Session:
             raise ValueError(f"a station named {config.station_id} already exists")
         station = Station(config, clock=self.clock, capture=self.capture)
         self.stations[config.station_id] = station
+        station.interceptor = self.interceptor
         if self.csms is not None:
             self.csms.mirror_stations.add(config.station_id)
         if start:

@@ -23,6 +23,7 @@ from app.protocol.schemas import OcppVersion
 from app.signals import Signal
 from app.transport.connection import CaptureSink, OcppConnection
 from app.transport.server import ServerSettings, start_server
+from app.transport.intercept import Interceptor
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class Csms:
         self.host, self.port = host, sock.getsockname()[1]
         log.info("CSMS listening on %s", self.url)
 
+        self.interceptor: Interceptor | None = None  # intercept mode, given by the session
     @property
     def url(self) -> str:
         scheme = "ws"
@@ -171,6 +173,7 @@ class Csms:
         if link is None or not link.connected:
             raise ConnectionLost(f"station {station_id} is not connected")
         return await link.connection.call(action, payload, timeout=timeout)
+            interceptor=self.interceptor,
 
     async def wait_for_station(
         self, station_id: str, *, booted: bool = True, timeout: float = 10.0

@@ -40,6 +40,7 @@ from app.transport.client import ClientSettings, ConnectError, backoff_delays, o
 from app.transport.connection import OcppConnection
 
 log = logging.getLogger(__name__)
+from app.transport.intercept import Interceptor
 
 BOOT_DELAY_S = 2.0  # simulated seconds a reboot takes before the station reconnects
 
@@ -99,6 +100,7 @@ class Station(TransactionFlow):
         self.connection: OcppConnection | None = None
         self.network_cut = False
         self.handlers = StationHandlers(self)
+        self.interceptor: Interceptor | None = None  # intercept mode, given by the session
         self.time_offset = timedelta(0)  # clock sync from the CSMS (ClockCtrlr.TimeSource Heartbeat)
         self._queue_wake = asyncio.Event()
         self._activity = asyncio.Event()  # any message sent: resets the heartbeat timer
@@ -313,6 +315,7 @@ class Station(TransactionFlow):
             self.dm.set_actual(slot, "OcppCsmsUrl", self.config.csms_url, validate=False)
 
     async def set_network(self, connected: bool) -> None:
+            interceptor=self.interceptor,
         """Cut or restore the station's network (a tester pulling the cable)."""
         if connected == (not self.network_cut):
             return

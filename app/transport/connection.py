@@ -20,9 +20,10 @@ from app.clock import Clock
 from app.inspector.jsonl import mask_secrets
 from app.inspector.records import CaptureRecord, Sender
 from app.protocol.errors import CallTimeout, ConnectionLost, InternalError, OcppError
-from app.protocol.frames import Call, CallError, CallResultError, Frame, Send, serialize
-from app.protocol.rpc import DEFAULT_CALL_TIMEOUT, Outbound, RpcEndpoint
-from app.protocol.schemas import OcppVersion
+from app.protocol.frames import Call, CallError, CallResult, CallResultError, Frame, Send, serialize
+from app.protocol.rpc import DEFAULT_CALL_TIMEOUT, Inbound, Outbound, RpcEndpoint
+from app.protocol.schemas import Kind, OcppVersion, validate
+from app.transport.intercept import Interceptor, peek_frame
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class OcppConnection:
         connection_name: str | None = None,
         mirror: bool = False,
     ) -> None:
+        interceptor: Interceptor | None = None,
         self.ws = ws
         self.version = version
         self.station_id = station_id
@@ -67,6 +69,8 @@ class OcppConnection:
         self.name = connection_name or f"{station_id}@{local_role}"
         self.mirror = mirror
         self.endpoint = RpcEndpoint(version, call_timeout=call_timeout)
+        self.interceptor = interceptor  # fault injection: holds matching frames (intercept.py)
+        self._raw_calls: dict[str, tuple[str, float]] = {}  # CALLs sent raw: id -> (action, sent at)
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._timeouts: dict[str, float] = {}  # per-call timeout, for the CallTimeout message
         self._wake = asyncio.Event()
@@ -117,9 +121,23 @@ class OcppConnection:
         await self._transmit(self.endpoint.make_send(action, payload))
 
     async def send_raw(self, text: str) -> None:
-        """Put arbitrary text on the wire (scenarios, fault injection); captured like any frame."""
+        """Put arbitrary text on the wire (scenarios, fault injection); captured like any frame.
+
+        Not intercepted (the text is the tester's already) and outside the one-outstanding-CALL
+        rule; a readable CALL is remembered so its answer gets its action and latency.
+        """
         await self._write(text)
-        self._record_out_raw(text)
+        mtype, msg_id, action = peek_frame(text)
+        if mtype == 2 and msg_id is not None and action is not None:
+            self._raw_calls[msg_id] = (action, time.monotonic())
+            while len(self._raw_calls) > 256:
+                self._raw_calls.pop(next(iter(self._raw_calls)))
+        self._record_raw(self.local_role, text, ["sent raw"])
+
+    def raw_call_action(self, message_id: str) -> str | None:
+        """The action of a CALL sent raw with this id and not answered yet."""
+        pending = self._raw_calls.get(message_id)
+        return pending[0] if pending else None
 
     async def run(self) -> None:
         """Read until the socket closes; then fail every pending call with ConnectionLost."""
@@ -212,7 +230,16 @@ class OcppConnection:
 
     async def _on_text(self, text: str) -> None:
         inbound = self.endpoint.receive(text, time.monotonic())
+        held_notes: list[str] = []
+        if self.interceptor is not None:
+            verdict = await self.interceptor.hold(self, "incoming", text)
+            if verdict.text is None:  # dropped: on the wire, never seen by the RPC layer
+                self._record_raw(self.remote_role, text, verdict.notes)
+                return
+            text, held_notes = verdict.text, verdict.notes
         frame = inbound.frame
+        if inbound.answered is None and inbound.message_id in self._raw_calls:
+            self._pair_raw_answer(inbound)
         payload = _payload_of(frame)
         self._record(
             self.remote_role,
@@ -222,7 +249,7 @@ class OcppConnection:
             inbound.message_id,
             payload,
             [str(p) for p in inbound.problems],
-            inbound.notes,
+            inbound.notes + held_notes,
             inbound.latency,
         )
         if inbound.reply is not None:
@@ -266,6 +293,16 @@ class OcppConnection:
 
     async def _transmit(self, out: Outbound) -> None:
         await self._write(out.text)
+        notes: list[str] = []
+        if self.interceptor is not None:
+            verdict = await self.interceptor.hold(self, "outgoing", out.text, out.action)
+            if verdict.text is None:  # dropped: never on the wire, so never captured
+                return
+            if verdict.text != out.text:  # edited: capture what went out, not what was meant
+                await self._write(verdict.text)
+                self._record_raw(self.local_role, verdict.text, verdict.notes, out.action)
+                return
+            notes = verdict.notes
         frame = out.frame
         self._record(
             self.local_role,
@@ -275,7 +312,7 @@ class OcppConnection:
             frame.message_id,
             _payload_of(frame),
             [str(p) for p in out.problems],
-            [],
+            notes,
             out.latency,
         )
 
@@ -288,16 +325,31 @@ class OcppConnection:
         except Exception as exc:
             raise ConnectionLost(_describe_close(exc)) from exc
 
-    def _record_out_raw(self, text: str) -> None:
-        mtype = msg_id = action = payload = None
-        with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
-            data = json.loads(text)
-            if isinstance(data, list) and isinstance(data[0], int) and not isinstance(data[0], bool):
-                mtype = data[0]
-                msg_id = data[1] if isinstance(data[1], str) else None
-                action = data[2] if mtype in (2, 6) and isinstance(data[2], str) else None
-                payload = data[-1]
-        self._record(self.local_role, text, mtype, action, msg_id, payload, [], ["sent raw"], None)
+    def _record_raw(self, sender: Sender, text: str, notes: list[str], action: str | None = None) -> None:
+        """A frame the RPC layer did not make or read (sent raw, edited, dropped), read leniently;
+        a readable CALL or SEND is checked against its schema so broken ones show as such."""
+        mtype, msg_id, read_action = peek_frame(text)
+        action = read_action or action
+        payload = problems = None
+        with contextlib.suppress(ValueError, IndexError):
+            payload = json.loads(text)[-1]
+        if mtype in (2, 6) and action is not None and isinstance(payload, dict):
+            kind = Kind.REQUEST if mtype == 2 else Kind.SEND
+            problems = [str(p) for p in validate(self.version, action, kind, payload)]
+        elif mtype is None:
+            problems = ["(frame): not a readable OCPP-J frame"]
+        self._record(sender, text, mtype, action, msg_id, payload, problems or [], notes, None)
+
+    def _pair_raw_answer(self, inbound: Inbound) -> None:
+        """An answer to a CALL sent raw: give it its action and latency (not an unknown id)."""
+        assert inbound.message_id is not None
+        action, sent_at = self._raw_calls.pop(inbound.message_id)
+        inbound.action = action
+        inbound.latency = time.monotonic() - sent_at
+        inbound.notes = [n for n in inbound.notes if "no outstanding call" not in n]
+        inbound.notes.append("answer to a CALL sent raw")
+        if isinstance(inbound.frame, CallResult):
+            inbound.problems += validate(self.version, action, Kind.RESPONSE, inbound.frame.payload)
 
     def _record(
         self,
