@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.station.ev import EVModel
 
@@ -72,6 +72,10 @@ class Reading:
     export_energy_wh: float = 0.0
     #: The setpoint the EV was asked to follow (Power.Active.Setpoint), None without one.
     setpoint_w: float | None = None
+    #: Voltage, current, power and energy come from a real meter (app/hardware), not the model.
+    external: bool = False
+    #: The real meter stopped answering: these are its last good values.
+    stale: bool = False
 
     @property
     def import_w(self) -> float:
@@ -117,6 +121,28 @@ class Meter:
 
     def __repr__(self) -> str:
         return f"Meter(register_wh={self._register_wh!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalValues:
+    """What a real meter measured on an EVSE; None where its register map has no such value.
+
+    Per-phase tuples are L1, L2, L3 like `Reading`'s. `stale` says the meter stopped answering
+    and these are its last good values.
+    """
+
+    voltage_v: tuple[float, float, float] | None = None
+    current_a: tuple[float, float, float] | None = None
+    power_w: float | None = None
+    energy_import_wh: float | None = None
+    energy_export_wh: float | None = None
+    frequency_hz: float | None = None
+    stale: bool = False
+
+
+def _phases_carrying(current_a: tuple[float, float, float]) -> int:
+    """How many phases a real meter sees current on (L1 first), for the per-phase values."""
+    return max((i + 1 for i, amps in enumerate(current_a) if abs(amps) >= 0.01), default=0)
 
 
 class Thermal:
@@ -178,6 +204,8 @@ class EvseElectrics:
         self.ramp_up_w_per_s = ramp_up_w_per_s
         self.ramp_down_w_per_s = ramp_down_w_per_s
         self.min_current_a = min_current_a
+        #: A real meter's latest values (app/hardware): they replace the simulated ones.
+        self.external: ExternalValues | None = None
         self.thermal = Thermal()
         self._power_w = 0.0
         self._current_a: tuple[float, float, float] = _NO_PHASES
@@ -201,6 +229,57 @@ class EvseElectrics:
     @property
     def power_w(self) -> float:
         return self._power_w
+
+    def set_external(self, values: ExternalValues | None) -> None:
+        """A real meter drives this EVSE's readings from now on; None gives them back to the model.
+
+        The register follows the real one: it moves up by what the real meter counted, and is
+        re-based on it when the real meter shows less (another meter was attached), because
+        billing must see the real meter's register, not the simulation's.
+        """
+        self.external = values
+        if values is None:
+            self._reading = replace(self._reading, external=False, stale=False)
+            return
+        meter = self.meter
+        imported = values.energy_import_wh
+        exported = values.energy_export_wh
+        if (imported is not None and imported < meter.register_wh) or (
+            exported is not None and exported < meter.export_wh
+        ):
+            self.meter = Meter(
+                meter.register_wh if imported is None else imported,
+                meter.export_wh if exported is None else exported,
+            )
+            meter = self.meter
+        if imported is not None:
+            meter.add(imported - meter.register_wh)
+        if exported is not None:
+            meter.add_export(exported - meter.export_wh)
+        self._reading = self._with_external(self._reading)
+
+    def _with_external(self, reading: Reading) -> Reading:
+        """`reading` with the real meter's values in place of the simulated ones."""
+        ext = self.external
+        if ext is None:
+            return reading
+        current = ext.current_a if ext.current_a is not None else reading.current_a
+        power = ext.power_w if ext.power_w is not None else reading.power_w
+        phases = reading.phases_in_use
+        if ext.current_a is not None and reading.evse_phases > 0:
+            phases = _phases_carrying(ext.current_a)
+        return replace(
+            reading,
+            power_w=power,
+            current_a=current,
+            voltage_v=ext.voltage_v if ext.voltage_v is not None else reading.voltage_v,
+            energy_wh=self.meter.register_wh,
+            export_energy_wh=self.meter.export_wh,
+            frequency_hz=ext.frequency_hz if ext.frequency_hz is not None else reading.frequency_hz,
+            phases_in_use=phases,
+            external=True,
+            stale=ext.stale,
+        )
 
     def rated_power_w(self) -> float:
         """Nameplate power at nominal voltage (e.g. 22 080 W for 3 x 32 A x 230 V)."""
@@ -292,6 +371,7 @@ class EvseElectrics:
             export_energy_wh=self.meter.export_wh,
             setpoint_w=setpoint_w,
         )
+        self._reading = self._with_external(self._reading)
         return self._reading
 
     def _ramp(self, previous: float, target: float, dt_s: float) -> float:
@@ -307,12 +387,14 @@ class EvseElectrics:
         ends at 0 W, so the next reading does not claim an export that no longer happens.
         """
         import_wh, export_wh = _split_energy(previous, power, dt_s)
+        simulated_register = self.external is None  # a real meter counts for itself
         if import_wh > 0:
-            self.meter.add(import_wh)
+            if simulated_register:
+                self.meter.add(import_wh)
             ev.absorb(import_wh)
         if export_wh > 0:
             delivered = ev.deliver(export_wh)
-            if delivered > 0:
+            if delivered > 0 and simulated_register:
                 self.meter.add_export(delivered)
             if delivered < export_wh - 1e-9:
                 return 0.0
@@ -422,6 +504,7 @@ class DcEvseElectrics(EvseElectrics):
             export_energy_wh=self.meter.export_wh,
             setpoint_w=setpoint_w,
         )
+        self._reading = self._with_external(self._reading)
         return self._reading
 
 
