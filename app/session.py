@@ -14,6 +14,7 @@ from pathlib import Path
 from app.clock import Clock
 from app.csms.ca import TestPki
 from app.csms.csms import Csms, CsmsConfig
+from app.hardware.hub import Hardware
 from app.inspector.jsonl import JsonlWriter
 from app.inspector.lints import Linter
 from app.inspector.records import CaptureRecord
@@ -22,8 +23,8 @@ from app.proxy import OcppProxy
 from app.signals import Signal
 from app.station.config import StationConfig
 from app.station.station import Station
-
 from app.transport.intercept import Interceptor
+
 log = logging.getLogger(__name__)
 
 
@@ -39,11 +40,11 @@ class Session:
         self._writer = JsonlWriter(capture_path) if capture_path else None
         self._registered: set[str] = set()  # accepted stations, kept across CSMS restarts
         self.proxies: list[OcppProxy] = []
-
         # Real RFID readers and meters, by station id; started by whoever configures some.
         self.hardware = Hardware(lambda: self.stations)
         # Fault injection: holds frames of the emulated stations and the built-in CSMS on request.
         self.interceptor = Interceptor()
+
     def capture(self, record: CaptureRecord) -> None:
         # Protocol mistakes the schema cannot see, judged live (app/inspector/lints.py): they show
         # as notes on the frame, "[rule] message (requirement)".
@@ -74,8 +75,8 @@ class Session:
             pki=pki,
             security_profile=security_profile,
         )
-        await csms.start(host, port)
         csms.interceptor = self.interceptor
+        await csms.start(host, port)
         self.csms = csms
         return csms
 
@@ -109,8 +110,8 @@ class Session:
         if config.station_id in self.stations:
             raise ValueError(f"a station named {config.station_id} already exists")
         station = Station(config, clock=self.clock, capture=self.capture)
-        self.stations[config.station_id] = station
         station.interceptor = self.interceptor
+        self.stations[config.station_id] = station
         if self.csms is not None:
             self.csms.mirror_stations.add(config.station_id)
         if start:
@@ -127,6 +128,7 @@ class Session:
         self.station_removed.emit(station)
 
     async def stop(self) -> None:
+        await self.hardware.stop()
         for station in list(self.stations.values()):
             with contextlib.suppress(Exception):
                 await station.stop()
