@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -285,6 +286,20 @@ class EvseCard(QFrame):
         self.local_limit = LocalLimitControl(station, evse.evse_id, runner, evse.electrics.rated_power_w())
         facts.addWidget(label, 6, 0)
         facts.addWidget(self.local_limit, 6, 1, Qt.AlignmentFlag.AlignLeft)
+        label = QLabel("Temperature")
+        label.setObjectName("muted")
+        temperature_row = QHBoxLayout()
+        temperature_row.setSpacing(6)
+        self.temperature = QLabel("—")
+        self.temperature.setToolTip("EVSE.Temperature: rises with the load; monitors on it raise events")
+        self.temperature_button = QPushButton("Set…")
+        self.temperature_button.setToolTip("Heat or cool the EVSE by hand, e.g. past a temperature monitor")
+        self.temperature_button.clicked.connect(self.open_temperature_dialog)
+        temperature_row.addWidget(self.temperature)
+        temperature_row.addWidget(self.temperature_button)
+        temperature_row.addStretch(1)
+        facts.addWidget(label, 7, 0)
+        facts.addLayout(temperature_row, 7, 1)
         facts.setColumnStretch(1, 1)
         outer.addLayout(facts)
 
@@ -376,6 +391,31 @@ class EvseCard(QFrame):
             f"{'Clear fault on' if faulted else 'Inject fault on'} EVSE {evse_id}",
         )
 
+    def open_temperature_dialog(self) -> QInputDialog:
+        """Ask for a temperature (within the variable's limits) and put the EVSE there."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(f"EVSE {self.evse.evse_id} temperature")
+        dialog.setLabelText("Temperature (°C):")
+        dialog.setInputMode(QInputDialog.InputMode.DoubleInput)
+        definition = self.station.dm.find("EVSE", "Temperature", evse=self.evse.evse_id)
+        limits = definition.characteristics if definition is not None else None
+        low = limits.min_limit if limits is not None and limits.min_limit is not None else -40.0
+        high = limits.max_limit if limits is not None and limits.max_limit is not None else 150.0
+        dialog.setDoubleRange(low, high)
+        dialog.setDoubleDecimals(1)
+        evse_id = self.evse.evse_id
+        dialog.setDoubleValue(self.station.dm.get_float("EVSE", "Temperature", evse=evse_id, default=25.0))
+        dialog.doubleValueSelected.connect(self._set_temperature)
+        dialog.open()
+        return dialog
+
+    def _set_temperature(self, celsius: float) -> None:
+        try:
+            self.station.set_temperature(self.evse.evse_id, celsius)
+        except ValueError as exc:
+            self.temperature.setToolTip(str(exc))
+        self.refresh()
+
     def _tap(self) -> None:
         token = self.card.text().strip()
         if not token:
@@ -435,6 +475,9 @@ class EvseCard(QFrame):
             self.charging_state.setText(_CHARGING_STATE_TEXT.get(state, state.value))
         self._refresh_ev()
         self._refresh_limit()
+        celsius = self.station.dm.get_str("EVSE", "Temperature", evse=evse.evse_id, default="")
+        self.temperature.setText(f"{celsius} °C" if celsius else "—")
+        self.temperature_button.setEnabled(bool(celsius))
         soc = evse.ev.soc_percent if evse.ev is not None else None
         self.soc.setText("—" if soc is None else f"{soc:.1f}")
         if reading is not None and reading.phases_in_use:

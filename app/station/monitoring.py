@@ -660,6 +660,8 @@ class StationMonitoring:
         station = self.station
         if not events or not self.dm.get_bool(MC, "Enabled", default=True):
             return
+        if station.version is OcppVersion.V16:
+            return  # OCPP 1.6 has no NotifyEvent; its monitoring is out of scope
         level = self.dm.get_int(MC, "ActiveMonitoringLevel", default=9)
         wanted = [e for e in events if e["severity"] <= level]  # N05.FR.03, N07.FR.15
         if not wanted:
