@@ -51,6 +51,8 @@ QT_DEBS=(
     libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1
 )
 XVFB_DEBS=(xvfb xauth)
+# pyusb talks to USB RFID readers through libusb 1.0 (tests use a simulated backend instead).
+USB_DEBS=(libusb-1.0-0)
 FONT_DEB=fonts-dejavu-core
 
 LOG="${TMPDIR:-/tmp}/chargebench-bootstrap.$$.log"
@@ -121,7 +123,7 @@ have_fonts() {
 ensure_system_packages() {
     [[ ${CHARGEBENCH_SKIP_APT:-0} == 1 ]] && return 0
     command -v dpkg-query >/dev/null || return 0 # not Debian: the user provides the libraries
-    local wanted=("${QT_DEBS[@]}")
+    local wanted=("${QT_DEBS[@]}" "${USB_DEBS[@]}")
     [[ $XVFB == 1 ]] && wanted+=("${XVFB_DEBS[@]}")
     local missing
     mapfile -t missing < <(missing_debs "${wanted[@]}")
