@@ -319,6 +319,12 @@ PLANTED: dict[str, list[CaptureRecord]] = {
             ]
         )
     ],
+    "certificate-request-id": [  # A02.FR.25: the CSMS answered request 7 with 8
+        S([2, "sc1", "SignCertificate", {"csr": "-----BEGIN CERTIFICATE REQUEST-----", "requestId": 7}]),
+        C([3, "sc1", {"status": "Accepted"}]),
+        C([2, "cs1", "CertificateSigned", {"certificateChain": "-----BEGIN CERTIFICATE-", "requestId": 8}]),
+        S([3, "cs1", {"status": "Rejected"}]),
+    ],
 }
 
 

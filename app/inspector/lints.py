@@ -153,6 +153,12 @@ RULES: dict[str, RuleInfo] = _rules(
     ),
     RuleInfo("event-stream-data", "error", "N15", "periodic event stream data empty or t not rising", "R27"),
     RuleInfo(
+        "certificate-request-id",
+        "error",
+        "A02.FR.25",
+        "2.1 CertificateSigned without the requestId of the SignCertificate it answers",
+    ),
+    RuleInfo(
         "monitor-notification-type",
         "error",
         "N02.FR.22",
@@ -315,6 +321,7 @@ class _State:
     rejected: dict[tuple[str, Any], bool] = field(default_factory=dict)
     heartbeat_interval: float = 0.0
     last_heartbeat: datetime | None = None
+    sign_request_ids: dict[Any, bool] = field(default_factory=dict)  # requestIds of 2.1 SignCertificates
     remote_start: tuple[Any, Any] | None = (
         None  # (remoteStartId, evseId) of an accepted RequestStartTransaction
     )
@@ -472,7 +479,7 @@ class Linter:
         else:
             if st.boot == "Rejected":
                 out.add("call-to-rejected-station", f"{action} sent to a station whose boot was Rejected")
-            self._csms_call(st, action, payload, out)
+            self._csms_call(st, record, action, payload, out)
 
     def _before_boot(self, st: _State, action: str, out: _Out) -> None:
         if st.boot in (None, "Accepted") or action == "BootNotification":
@@ -508,6 +515,8 @@ class Linter:
             _registers(st, p.get("evseId"), p.get("meterValue"), out)
         elif action == "NotifyMonitoringReport" and record.version == V21:
             _monitor_types(p, out)
+        elif action == "SignCertificate" and record.version == V21 and "requestId" in p:
+            _bounded_put(st.sign_request_ids, p["requestId"], True, _MAX_REQUESTS)
         elif action == "FirmwareStatusNotification":
             if p.get("status") not in ("Idle", None) and "requestId" not in p:
                 out.add(
@@ -547,8 +556,21 @@ class Linter:
         if action in _RESULT_ACTIONS:
             self._result_message(st, action, p, out)
 
-    def _csms_call(self, st: _State, action: str, p: dict[str, Any], out: _Out) -> None:
-        if action == "TriggerMessage":
+    def _csms_call(
+        self, st: _State, record: CaptureRecord, action: str, p: dict[str, Any], out: _Out
+    ) -> None:
+        if action == "CertificateSigned" and record.version == V21 and st.sign_request_ids:
+            # A02.FR.25 / A03.FR.21: judged only when the SignCertificate was seen with a requestId.
+            sent = ", ".join(str(k) for k in list(st.sign_request_ids)[-3:])
+            if "requestId" not in p:
+                message = f"CertificateSigned without requestId (SignCertificate: {sent})"
+                out.add("certificate-request-id", message)
+            elif p["requestId"] not in st.sign_request_ids:
+                out.add(
+                    "certificate-request-id",
+                    f"CertificateSigned requestId {p['requestId']} answers no SignCertificate ({sent})",
+                )
+        elif action == "TriggerMessage":
             requested = p.get("requestedMessage")
             if isinstance(requested, str):
                 st.triggered.add(
