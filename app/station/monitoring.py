@@ -104,8 +104,8 @@ class FactoryMonitor:
     severity: int
 
 
-#: What this emulated charger ships with: it cuts power at 90 °C (hard-wired), warns the
-#: operator at 70 °C and reports every change of an EVSE's Problem flag (preconfigured).
+#: What this emulated charger ships with: an overheating alarm at 90 °C (hard-wired), a warning to the
+#: operator at 70 °C and a report of every change of an EVSE's Problem flag (preconfigured).
 FACTORY_MONITORS: Final = (
     FactoryMonitor(Origin.HARD_WIRED, "EVSE", "Temperature", MonitorType.UPPER_THRESHOLD, 90.0, 1),
     FactoryMonitor(Origin.PRECONFIGURED, "EVSE", "Temperature", MonitorType.UPPER_THRESHOLD, 70.0, 4),
