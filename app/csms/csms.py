@@ -16,14 +16,15 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection
 
 from app.clock import Clock
+from app.csms.ca import CsrRejected, TestPki
 from app.csms.responses import minimal_response
-from app.protocol.errors import ConnectionLost, SecurityError
+from app.protocol.errors import CallTimeout, ConnectionLost, OcppError, SecurityError
 from app.protocol.frames import Call
 from app.protocol.schemas import OcppVersion
 from app.signals import Signal
 from app.transport.connection import CaptureSink, OcppConnection
-from app.transport.server import ServerSettings, start_server
 from app.transport.intercept import Interceptor
+from app.transport.server import ServerSettings, start_server
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class CsmsConfig:
     default_token_status: str = "Accepted"
     token_status: dict[str, str] = field(default_factory=dict)  # idToken (case-insensitive) -> status
     passwords: dict[str, str] | None = field(default=None, repr=False)  # None: any station, any password
+    # Accepted SignCertificate requests get their CertificateSigned; False plays a CA that is
+    # unreachable (A03 error handling): accepted, never answered.
+    sign_certificates: bool = True
 
     def status_of(self, id_token: str) -> str:
         wanted = id_token.upper()
@@ -75,6 +79,7 @@ class StationLink:
     connector_status: dict[tuple[int, int], str] = field(default_factory=dict)
     transactions: dict[str, TransactionView] = field(default_factory=dict)
     last_seen: datetime | None = None
+    client_certificate: str | None = None  # subject of the TLS client certificate (profile 3)
 
     @property
     def connected(self) -> bool:
@@ -90,8 +95,19 @@ class Csms:
         capture: CaptureSink | None = None,
         mirror_stations: set[str] | None = None,
         registered: set[str] | None = None,
+        pki: TestPki | None = None,
+        security_profile: int = 1,
     ) -> None:
         self.config = config or CsmsConfig()
+        # The CA that signs station CSRs and, for profiles 2 and 3, provides the server
+        # certificate; one profile per listener (A00.FR.001/006).
+        self.pki = pki
+        if security_profile not in (1, 2, 3):
+            raise ValueError("security profile must be 1, 2 or 3")
+        if security_profile >= 2 and pki is None:
+            raise ValueError(f"security profile {security_profile} needs a PKI (server certificate)")
+        self.security_profile = security_profile
+        self._tasks: set[asyncio.Task[None]] = set()
         self.clock = clock or Clock()
         self.capture = capture
         # Station ids emulated in this process: their frames are already captured at the station
@@ -103,14 +119,19 @@ class Csms:
         self.station_connected: Signal[[StationLink]] = Signal()
         self.station_disconnected: Signal[[StationLink]] = Signal()
         self.station_changed: Signal[[StationLink]] = Signal()
+        self.interceptor: Interceptor | None = None  # intercept mode, given by the session
         self._server: Server | None = None
         self._tx_counter = 0
         self.host = "127.0.0.1"
         self.port = 0
+        self._tls = False
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, host: str = "127.0.0.1", port: int = 9000, ssl_context: Any = None) -> None:
+        if ssl_context is None and self.pki is not None and self.security_profile >= 2:
+            ssl_context = self.pki.server_context(client_certificates=self.security_profile == 3)
+        self._tls = ssl_context is not None
         settings = ServerSettings(
             host=host, port=port, ssl_context=ssl_context, authenticate=self._authenticate
         )
@@ -119,10 +140,9 @@ class Csms:
         self.host, self.port = host, sock.getsockname()[1]
         log.info("CSMS listening on %s", self.url)
 
-        self.interceptor: Interceptor | None = None  # intercept mode, given by the session
     @property
     def url(self) -> str:
-        scheme = "ws"
+        scheme = "wss" if self._tls else "ws"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}/ocpp"
 
@@ -131,10 +151,12 @@ class Csms:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        for task in list(self._tasks):
+            task.cancel()
 
     def _authenticate(self, station_id: str, password: str | None) -> bool:
-        if self.config.passwords is None:
-            return True
+        if self.config.passwords is None or self.security_profile == 3:
+            return True  # profile 3: the TLS client certificate authenticates (A00.FR.401)
         expected = self.config.passwords.get(station_id)
         return expected is not None and password == expected
 
@@ -151,8 +173,9 @@ class Csms:
             capture=self.capture,
             connection_name=f"{station_id}@csms",
             mirror=station_id in self.mirror_stations,
+            interceptor=self.interceptor,
         )
-        link = StationLink(station_id, version, conn)
+        link = StationLink(station_id, version, conn, client_certificate=_peer_subject(ws))
         if previous is not None:  # keep what we knew across reconnects
             link.boot_status, link.boot_info = previous.boot_status, previous.boot_info
             link.transactions, link.connector_status = previous.transactions, previous.connector_status
@@ -173,7 +196,6 @@ class Csms:
         if link is None or not link.connected:
             raise ConnectionLost(f"station {station_id} is not connected")
         return await link.connection.call(action, payload, timeout=timeout)
-            interceptor=self.interceptor,
 
     async def wait_for_station(
         self, station_id: str, *, booted: bool = True, timeout: float = 10.0
@@ -226,6 +248,42 @@ class Csms:
             k: v for k, v in payload.items() if k.startswith("chargePoint")
         }
         self.station_changed.emit(link)
+
+    def _on_SignCertificate(
+        self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        """A02.FR.11/12: Accepted when there is a CA to sign with; the certificate follows."""
+        if self.pki is None:
+            response["status"] = "Rejected"
+            response["statusInfo"] = {"reasonCode": "NoCA", "additionalInfo": "this CSMS runs without a CA"}
+            return
+        response["status"] = "Accepted"
+        if self.config.sign_certificates:
+            task = asyncio.create_task(self._send_certificate(link, payload), name=f"sign-{link.station_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send_certificate(self, link: StationLink, request: dict[str, Any]) -> None:
+        """Sign the CSR and send CertificateSigned, with the request's requestId (A02.FR.25) and
+        certificateType (A02.FR.14)."""
+        assert self.pki is not None
+        await asyncio.sleep(0.01)  # after the SignCertificate answer
+        try:
+            chain = self.pki.sign_csr(request["csr"])
+        except CsrRejected as exc:
+            log.warning("%s: CSR not signed: %s", link.station_id, exc)
+            return
+        signed: dict[str, Any] = {"certificateChain": chain}
+        if "certificateType" in request:
+            signed["certificateType"] = request["certificateType"]
+        if "requestId" in request and link.version is OcppVersion.V21:
+            signed["requestId"] = request["requestId"]
+        try:
+            answer = await link.connection.call("CertificateSigned", signed)
+        except (ConnectionLost, OcppError, CallTimeout) as exc:
+            log.info("%s: CertificateSigned not delivered: %s", link.station_id, exc)
+            return
+        log.info("%s: CertificateSigned %s", link.station_id, answer.get("status"))
 
     def _on_Authorize(self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]) -> None:
         if link.version is OcppVersion.V16:
@@ -309,6 +367,15 @@ class Csms:
             tx.power_w = value
         elif measurand == "SoC":
             tx.soc = value
+
+
+def _peer_subject(ws: ServerConnection) -> str | None:
+    """The subject of a verified TLS client certificate, e.g. 'O=Operator,CN=CB-CP1'."""
+    cert = ws.transport.get_extra_info("peercert") if ws.transport is not None else None
+    if not cert:
+        return None
+    short = {"commonName": "CN", "organizationName": "O"}
+    return ",".join(f"{short.get(k, k)}={v}" for rdn in cert.get("subject", ()) for k, v in rdn)
 
 
 def _parse_time(text: str) -> datetime | None:

@@ -26,6 +26,7 @@ from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
 from app.protocol.schemas import OcppVersion
 from app.signals import Signal
 from app.station.authorization import Authorizer
+from app.station.certificates import StationCertificates
 from app.station.config import StationConfig
 from app.station.device_model import AttributeType, Component, Variable
 from app.station.evse import Connector, ConnectorStatus, Evse
@@ -34,13 +35,14 @@ from app.station.meter import DcEvseElectrics, EvseElectrics, Meter
 from app.station.monitoring import StationMonitoring
 from app.station.persistence import StationStore
 from app.station.profile import build_device_model
+from app.station.security_events import SecurityEvents
 from app.station.smart import StationSmartCharging
 from app.station.transactions import TransactionFlow
 from app.transport.client import ClientSettings, ConnectError, backoff_delays, open_station_socket
 from app.transport.connection import OcppConnection
+from app.transport.intercept import Interceptor
 
 log = logging.getLogger(__name__)
-from app.transport.intercept import Interceptor
 
 BOOT_DELAY_S = 2.0  # simulated seconds a reboot takes before the station reconnects
 
@@ -98,9 +100,11 @@ class Station(TransactionFlow):
         self.boot_status: str | None = None
         self.last_error = ""
         self.connection: OcppConnection | None = None
+        self.interceptor: Interceptor | None = None  # intercept mode, given by the session
         self.network_cut = False
         self.handlers = StationHandlers(self)
-        self.interceptor: Interceptor | None = None  # intercept mode, given by the session
+        self.security = SecurityEvents(self)
+        self.certificates = StationCertificates(self)
         self.time_offset = timedelta(0)  # clock sync from the CSMS (ClockCtrlr.TimeSource Heartbeat)
         self._queue_wake = asyncio.Event()
         self._activity = asyncio.Event()  # any message sent: resets the heartbeat timer
@@ -169,6 +173,7 @@ class Station(TransactionFlow):
 
     def close(self) -> None:
         """Release the state file (after `stop()`)."""
+        self.certificates.close()
         self.store.close()
 
     async def run(self) -> None:
@@ -176,11 +181,13 @@ class Station(TransactionFlow):
         self.power_up()
         ticker = self._spawn(self._tick_loop(), "physics")
         sender = self._spawn(self._queue_loop(), "queue")
+        security = self._spawn(self.security.run(), "security-events")
         try:
             await self._connect_loop()
         finally:
             ticker.cancel()
             sender.cancel()
+            security.cancel()
             self._set_state(LinkState.STOPPED)
 
     async def _connect_loop(self) -> None:
@@ -202,6 +209,7 @@ class Station(TransactionFlow):
             except ConnectError as exc:
                 self.last_error = str(exc) if slot is None else f"slot {slot}: {exc}"
                 log.info("%s: %s", self.station_id, self.last_error)
+                self.security.connect_failed(exc.security_event, str(exc))
                 self._set_state(LinkState.OFFLINE)
                 failures += 1
                 attempts = self.dm.get_int("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", default=3)
@@ -212,8 +220,11 @@ class Station(TransactionFlow):
             delays = self._new_backoff()  # errata: reset to the minimum after a good connect
             failures = 0
             self.last_error = ""
+            self.security.connect_succeeded()
             if slot is not None:
                 self.dm.set_actual("OCPPCommCtrlr", "ActiveNetworkProfile", slot, validate=False)
+                self._adopt_slot_profile(slot)
+            self.certificates.connected(self.active_security_profile())
             await self._serve(ws, version)
             if not self._stop.is_set() and not self.network_cut:
                 self._set_state(LinkState.OFFLINE)
@@ -224,27 +235,58 @@ class Station(TransactionFlow):
         found: list[tuple[str | None, ClientSettings]] = [
             (slot, settings) for slot in slots if (settings := self._slot_settings(slot)) is not None
         ]
-        return found or [(None, self._client_settings(self.config.csms_url, self.config.password))]
+        fallback = self._client_settings(
+            self.config.csms_url, self.config.password, self.active_security_profile()
+        )
+        return found or [(None, fallback)]
+
+    def active_security_profile(self) -> int:
+        return self.dm.get_int("SecurityCtrlr", "SecurityProfile", default=self.config.security_profile)
+
+    def _adopt_slot_profile(self, slot: str) -> None:
+        """A05.FR.06: connected through a slot of a higher profile, the station takes that
+        profile and drops the slots below it from NetworkConfigurationPriority."""
+        profile = self.dm.get_int(Component("NetworkConfiguration", slot), "SecurityProfile", default=0)
+        active = self.active_security_profile()
+        if profile <= active:
+            return
+        self.dm.set_actual("SecurityCtrlr", "SecurityProfile", str(profile), validate=False)
+        priority = self.dm.get_list("OCPPCommCtrlr", "NetworkConfigurationPriority", default=[])
+        kept = [
+            s
+            for s in priority
+            if self.dm.get_int(Component("NetworkConfiguration", s), "SecurityProfile", default=0) >= profile
+        ]
+        self.dm.set_actual("OCPPCommCtrlr", "NetworkConfigurationPriority", ",".join(kept), validate=False)
+        self.security.report("ReconfigurationOfSecurityParameters", f"security profile {active} -> {profile}")
 
     def _slot_settings(self, slot: str) -> ClientSettings | None:
         url = self.dm.get_str(Component("NetworkConfiguration", slot), "OcppCsmsUrl", default="")
         if not url:
             return None
         password = self.dm.get_str(Component("NetworkConfiguration", slot), "BasicAuthPassword", default="")
-        return self._client_settings(url, password or self.config.password)
+        profile = self.dm.get_int(
+            Component("NetworkConfiguration", slot), "SecurityProfile", default=self.active_security_profile()
+        )
+        return self._client_settings(url, password or self.config.password, profile)
 
-    def _client_settings(self, url: str, password: str | None) -> ClientSettings:
+    def _client_settings(self, url: str, password: str | None, security_profile: int) -> ClientSettings:
+        """Per security profile (A00): Basic auth for 1 and 2, the client certificate for 3;
+        TLS trusts the configured CA file and the installed CSMS root certificates."""
         c = self.config
         ping = self.dm.get_int("OCPPCommCtrlr", "WebSocketPingInterval", default=0)
+        client = self.certificates.client_files() if security_profile == 3 else None
+        roots = self.certificates.roots("CSMSRootCertificate")
         return ClientSettings(
             csms_url=url,
             station_id=c.station_id,
             versions=c.versions,
-            password=password,
+            password=None if security_profile == 3 else password,
             ca_file=c.ca_file,
+            ca_data="\n".join(roots) if roots else None,
             verify_tls=c.verify_tls,
-            client_cert=c.client_cert,
-            client_key=c.client_key,
+            client_cert=client[0] if client else None,
+            client_key=client[1] if client else None,
             ping_interval=float(ping) if ping > 0 else None,
         )
 
@@ -273,6 +315,7 @@ class Station(TransactionFlow):
             if self.config.call_timeout == 30.0
             else self.config.call_timeout,
             connection_name=f"{self.station_id}@station",
+            interceptor=self.interceptor,
         )
         self.connection = conn
         self._set_state(LinkState.CONNECTED)
@@ -315,7 +358,6 @@ class Station(TransactionFlow):
             self.dm.set_actual(slot, "OcppCsmsUrl", self.config.csms_url, validate=False)
 
     async def set_network(self, connected: bool) -> None:
-            interceptor=self.interceptor,
         """Cut or restore the station's network (a tester pulling the cable)."""
         if connected == (not self.network_cut):
             return
@@ -341,6 +383,9 @@ class Station(TransactionFlow):
         """What a station does when it is switched on: boot reason from the store, volatile
         authorizations gone, open transactions resumed or ended (E17)."""
         self._boot_reason = self.store.get("boot.reason") or "PowerUp"
+        self.security.report(
+            "StartupOfTheDevice" if self._boot_reason == "PowerUp" else "ResetOrReboot", self._boot_reason
+        )
         self.boot_status = None
         self.time_offset = timedelta(0)
         self._reset_pending = None
@@ -357,6 +402,7 @@ class Station(TransactionFlow):
             return
         self._set_state(LinkState.ONLINE)
         self._queue_wake.set()
+        self.security.wake()
         self.monitoring.check_all()  # thresholds that cleared while offline or rebooting (N07.FR.14)
         await self._report_all_connectors(force=self._boot_reported is False)
         self._boot_reported = True

@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from app.clock import Clock
-from app.inspector.jsonl import mask_secrets
+from app.inspector.jsonl import MASK, mask_secrets
 from app.inspector.records import CaptureRecord, Sender
 from app.protocol.errors import CallTimeout, ConnectionLost, InternalError, OcppError
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, Frame, Send, serialize
@@ -55,8 +56,8 @@ class OcppConnection:
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         connection_name: str | None = None,
         mirror: bool = False,
-    ) -> None:
         interceptor: Interceptor | None = None,
+    ) -> None:
         self.ws = ws
         self.version = version
         self.station_id = station_id
@@ -68,9 +69,9 @@ class OcppConnection:
         self.send_handler = send_handler
         self.name = connection_name or f"{station_id}@{local_role}"
         self.mirror = mirror
-        self.endpoint = RpcEndpoint(version, call_timeout=call_timeout)
         self.interceptor = interceptor  # fault injection: holds matching frames (intercept.py)
         self._raw_calls: dict[str, tuple[str, float]] = {}  # CALLs sent raw: id -> (action, sent at)
+        self.endpoint = RpcEndpoint(version, call_timeout=call_timeout)
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._timeouts: dict[str, float] = {}  # per-call timeout, for the CallTimeout message
         self._wake = asyncio.Event()
@@ -229,7 +230,6 @@ class OcppConnection:
         self._release()
 
     async def _on_text(self, text: str) -> None:
-        inbound = self.endpoint.receive(text, time.monotonic())
         held_notes: list[str] = []
         if self.interceptor is not None:
             verdict = await self.interceptor.hold(self, "incoming", text)
@@ -237,9 +237,10 @@ class OcppConnection:
                 self._record_raw(self.remote_role, text, verdict.notes)
                 return
             text, held_notes = verdict.text, verdict.notes
-        frame = inbound.frame
+        inbound = self.endpoint.receive(text, time.monotonic())
         if inbound.answered is None and inbound.message_id in self._raw_calls:
             self._pair_raw_answer(inbound)
+        frame = inbound.frame
         payload = _payload_of(frame)
         self._record(
             self.remote_role,
@@ -292,7 +293,6 @@ class OcppConnection:
         await self._transmit(Outbound(frame, serialize(frame), action, []))
 
     async def _transmit(self, out: Outbound) -> None:
-        await self._write(out.text)
         notes: list[str] = []
         if self.interceptor is not None:
             verdict = await self.interceptor.hold(self, "outgoing", out.text, out.action)
@@ -303,6 +303,7 @@ class OcppConnection:
                 self._record_raw(self.local_role, verdict.text, verdict.notes, out.action)
                 return
             notes = verdict.notes
+        await self._write(out.text)
         frame = out.frame
         self._record(
             self.local_role,
@@ -367,7 +368,7 @@ class OcppConnection:
             return
         # Secrets stay on the wire, never in a capture (BasicAuthPassword in SetVariables,
         # SetNetworkProfile): what the inspector, files and exports see is masked.
-        raw = mask_secrets(text, payload)
+        raw = mask_private_keys(mask_secrets(text, payload))
         self.capture(
             CaptureRecord(
                 time=self.clock.now(),
@@ -387,6 +388,18 @@ class OcppConnection:
                 mirror=self.mirror,
             )
         )
+
+
+# A PEM private key block inside a JSON string (newlines escaped or not).
+_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
+
+
+def mask_private_keys(raw: str) -> str:
+    """The frame text with any PEM private key replaced: a key that leaves the station by
+    mistake (A02.FR.05) still never reaches a capture, log or export."""
+    if "PRIVATE KEY-----" not in raw:
+        return raw
+    return _PRIVATE_KEY.sub(MASK, raw)
 
 
 def _payload_after_masking(raw: str, original: Any) -> Any:
