@@ -20,6 +20,7 @@ from app.protocol.errors import FormatViolation, NotSupported, OccurrenceConstra
 from app.protocol.frames import Call
 from app.station.certificates import SIGN_TRIGGERS
 from app.station.device_model import Component, TooManyItems, notify_report_requests
+from app.station.firmware import FirmwareUpdater
 from app.station.sampled_values import build_meter_value
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ _LOCAL_CONTROLLER_ONLY = frozenset({"PublishFirmware", "UnpublishFirmware"})
 class StationHandlers:
     def __init__(self, station: Station) -> None:
         self.station = station
+        self.firmware = FirmwareUpdater(station)
 
     async def handle(self, call: Call) -> dict[str, Any]:
         station = self.station
@@ -377,7 +379,7 @@ class StationHandlers:
         elif requested == "LogStatusNotification":
             self.after(lambda: conn.call("LogStatusNotification", {"status": "Idle"}))  # no upload running
         elif requested == "FirmwareStatusNotification":
-            self.after(lambda: conn.call("FirmwareStatusNotification", {"status": "Idle"}))
+            self.after(lambda: conn.call("FirmwareStatusNotification", self.firmware.trigger_payload()))
         elif requested == "PublishFirmwareStatusNotification":
             return {"status": "Rejected", "statusInfo": {"reasonCode": "NotLocalController"}}
         elif requested == "CustomTrigger":
@@ -506,6 +508,11 @@ class StationHandlers:
 
     def on_AFRRSignal(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.station.smart.afrr(payload)
+
+    # ------------------------------------------------------------------ L: firmware
+
+    def on_UpdateFirmware(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.firmware.request(payload)  # L01: app/station/firmware.py
 
     # ------------------------------------------------------------------ H: reservation
 
