@@ -26,6 +26,7 @@ from typing import TextIO
 from app.clock import AcceleratedClock, Clock, utc_timestamp
 from app.csms.csms import CsmsConfig
 from app.csms.schema_form import authorization_statuses
+from app.hardware.console import start_profile_hardware
 from app.inspector.jsonl import CaptureFileError
 from app.inspector.offline import check_capture, check_document
 from app.inspector.records import CaptureRecord
@@ -350,6 +351,10 @@ async def _station(args: argparse.Namespace, session: Session) -> int:
         if evse_id not in station.evses:
             print(f"chargebench: --plugged {evse_id}: the station has EVSEs 1..{args.evses}", file=sys.stderr)
             return 2
+    if args.profile:  # its readers and meters (a denied USB device prints the udev rule to add)
+        code = start_profile_hardware(session, args.profile, station.station_id, sys.stdout, sys.stderr)
+        if code:
+            return code
     station.state_changed.connect(_StatePrinter(sys.stdout))
     station.start()
     if args.plugged:

@@ -127,7 +127,7 @@ async def test_a_card_on_the_reader_is_one_tap_and_one_authorize(session: Sessio
         SimulatedUsbBackend(reader),
         ReaderConfig(VID, PID, station_id="CB-HW", evse_id=1, token_type="ISO15693"),
     )
-    state = await wait_until(lambda: next((s for s in hw.readers.rows() if s.status == ReaderStatus.READY), None))
+    state = await wait_until(lambda: row(hw, VID).status == ReaderStatus.READY and row(hw, VID))
     assert not reader.kernel_driver_attached and reader.claimed  # ours while in use
 
     reader.type("e004015012345678")

@@ -261,6 +261,7 @@ class ReaderManager:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._resolve_backend()  # says at once when there is no USB library
         if self._scanner is None:
             self._scanner = asyncio.ensure_future(self._scan_forever())
 

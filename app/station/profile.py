@@ -367,6 +367,11 @@ def _check_rules(
                     ("evses", n, "connectors", m, "maxCurrent"),
                     f"{current} A exceeds the EVSE's maxCurrent of {evse_current} A",
                 )
+    evse_count = len(data.get("evses", [])) or 1
+    for kind in ("readers", "meters"):
+        for n, device in enumerate(data.get("hardware", {}).get(kind, [])):
+            if device.get("evse", 1) > evse_count:
+                add(("hardware", kind, n, "evse"), f"the station has EVSEs 1..{evse_count}")
     return problems
 
 
