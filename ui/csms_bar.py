@@ -20,6 +20,8 @@ from ui.station_list import evse_status_text, queue_facts
 class CsmsBar(QFrame):
     #: The user pressed Start / Stop of the built-in CSMS.
     toggleRequested = Signal()
+    #: The user wants to change how the built-in CSMS answers (boot, cards, passwords).
+    answersRequested = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +45,9 @@ class CsmsBar(QFrame):
         self.copy_button.clicked.connect(self.copy_url)
         self.toggle_button = QPushButton("Stop")
         self.toggle_button.clicked.connect(self.toggleRequested)
+        self.answers_button = QPushButton("Automatic answers…")
+        self.answers_button.setToolTip("How the built-in CSMS answers: boot status, cards, passwords")
+        self.answers_button.clicked.connect(self.answersRequested)
         self.fleet = QLabel()
         self.fleet.setObjectName("muted")
         layout.addWidget(title)
@@ -50,6 +55,7 @@ class CsmsBar(QFrame):
         layout.addWidget(self.url)
         layout.addWidget(self.copy_button)
         layout.addWidget(self.toggle_button)
+        layout.addWidget(self.answers_button)
         layout.addStretch(1)
         layout.addWidget(self.fleet)
         self.refresh()

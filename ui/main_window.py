@@ -40,6 +40,7 @@ from ui import theme
 from ui import workspace as ws
 from ui.bridge import SessionBridge
 from ui.csms_bar import CsmsBar
+from ui.csms_console import CsmsConsole
 from ui.device_model_view import DeviceModelDialog
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
@@ -106,6 +107,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.power_view, "Power")
         self.sequence_view = SequenceView(session.store)
         self.tabs.addTab(self.sequence_view, "Sequence")
+        self.csms_console = CsmsConsole(session, self.runner, running=lambda: self.csms_bar.running)
+        self.tabs.addTab(self.csms_console, "CSMS console")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(8)
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
         self.bridge.recordsFlushed.connect(self.sequence_view.on_records_flushed)
         self.runner.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.csms_bar.toggleRequested.connect(self.toggle_builtin_csms)
+        self.csms_bar.answersRequested.connect(self.csms_console.open_answers)
         self.station_list.currentChanged.connect(self.stations.show_station)
         self.station_list.addRequested.connect(self.open_add_dialog)
         self.station_list.cloneRequested.connect(self.clone_station)

@@ -1,0 +1,200 @@
+"""The CSMS console tab, end to end: an emulated station on the built-in CSMS, driven by clicks.
+
+Real parts only: real loopback websockets between the station and the built-in CSMS, the
+station's own handlers answering, Qt widgets clicked through qtbot on a qasync loop.
+Requirement ids: G03.FR.01/02 (ChangeAvailability of one EVSE: Accepted, the EVSE becomes
+Unavailable), B03.FR.01 (a Rejected boot), C01.FR.02 (the CSMS's idTokenInfo decides the tap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import pytest
+
+qasync = pytest.importorskip("qasync")
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QComboBox, QSpinBox  # noqa: E402
+
+from app.session import Session  # noqa: E402
+from app.station.config import StationConfig  # noqa: E402
+from app.station.station import Station  # noqa: E402
+from tests.ui_support import wait_until  # noqa: E402
+from ui.csms_console import CsmsConsole  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+
+
+def _run(loop: asyncio.AbstractEventLoop, window: MainWindow, scenario) -> None:  # type: ignore[no-untyped-def]
+    async def wrapped() -> None:
+        try:
+            await scenario()
+        finally:
+            await window.shutdown()
+
+    loop.run_until_complete(wrapped())
+    leftover = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    assert leftover == [], f"tasks still running after shutdown: {leftover}"
+
+
+async def _console_on(window: MainWindow, station_id: str) -> tuple[Station, CsmsConsole]:
+    station = await window.start(csms_url=None, station_id=station_id, evse_count=2)
+    await wait_until(lambda: station.online, 10, "the station to come online")
+    console = window.csms_console
+    window.tabs.setCurrentWidget(console)
+    await wait_until(lambda: console.station_id() == station_id, 5, "the station in the console's picker")
+    return station, console
+
+
+def _pick(combo: QComboBox, text: str) -> None:
+    index = combo.findText(text)
+    assert index >= 0, f"{text} not offered: {[combo.itemText(i) for i in range(combo.count())]}"
+    combo.setCurrentIndex(index)
+
+
+def test_change_availability_from_the_form_then_an_invalid_request_needs_send_anyway(
+    qtbot, loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    session = Session()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+
+    async def scenario() -> None:
+        station, console = await _console_on(window, "CB-CON-1")
+        assert "OCPP 2.1" in console.station_combo.currentText()
+        offered = [console.action_combo.itemText(i) for i in range(console.action_combo.count())]
+        assert "ChangeAvailability" in offered and "SetChargingProfile" in offered
+        assert "BootNotification" not in offered and "TransactionEvent" not in offered
+
+        _pick(console.action_combo, "ChangeAvailability")
+        form = console.form
+        assert form is not None
+        status = form.root.fields["operationalStatus"].editor.input
+        assert isinstance(status, QComboBox)
+        assert [status.itemText(i) for i in range(status.count())] == ["Inoperative", "Operative"]
+        assert status.currentText() == "Operative"  # the harmless start
+        # The optional EVSE is off until switched on; then its required id appears.
+        evse_field = form.root.fields["evse"]
+        assert not evse_field.included and "evse" not in json.loads(console.raw.toPlainText())
+        evse_field.group.setChecked(True)
+        evse_id = evse_field.editor.fields["id"].editor.input
+        assert isinstance(evse_id, QSpinBox)
+        evse_id.setValue(1)
+        _pick(status, "Inoperative")
+        sent = {"operationalStatus": "Inoperative", "evse": {"id": 1}}
+        assert json.loads(console.raw.toPlainText()) == sent
+        assert console.valid_label.text().startswith("✓")
+        assert console.send_button.isEnabled() and not console.send_anyway_button.isVisible()
+
+        qtbot.mouseClick(console.send_button, Qt.MouseButton.LeftButton)
+        entry = console.history[-1]
+        await wait_until(lambda: entry.ok is not None, 5, "the station's answer")
+        assert entry.outcome == "CALLRESULT" and entry.answer == {"status": "Accepted"}
+        assert entry.latency_ms is not None and entry.latency_ms > 0
+        assert "CALLRESULT in" in console.answer_title.text() and " ms" in console.answer_title.text()
+        assert '"Accepted"' in console.answer_text.toPlainText()
+        assert console.history_table.item(0, 3).text() == "Accepted"
+        await wait_until(lambda: station.evses[1].status == "Unavailable", 5, "EVSE 1 to go Unavailable")
+        assert station.evses[2].status == "Available"
+        link = session.csms.stations["CB-CON-1"]  # type: ignore[union-attr]
+        await wait_until(
+            lambda: link.connector_status.get((1, 1)) == "Unavailable", 5, "the CSMS to see it"
+        )
+
+        # Again, from the history: same station, same payload, answered again.
+        qtbot.mouseClick(console.resend_button, Qt.MouseButton.LeftButton)
+        assert len(console.history) == 2
+        await wait_until(lambda: console.history[1].ok is not None, 5, "the second answer")
+        assert console.history[1].payload == entry.payload
+        assert console.recent.of("ChangeAvailability") == [entry.payload]
+        console.copy_selected()
+        copied = json.loads(QGuiApplication.clipboard().text())
+        assert copied["request"] == entry.payload and copied["answer"] == {"status": "Accepted"}
+
+        # Raw JSON with a schema error: marked at the field, listed, Send refuses.
+        console.editor_tabs.setCurrentIndex(1)
+        console.set_raw_text('{"operationalStatus": "Broken", "evse": {"id": 2}}')
+        problems = [console.problem_list.item(i).text() for i in range(console.problem_list.count())]
+        assert len(problems) == 1 and problems[0].startswith("operationalStatus:") and "Broken" in problems[0]
+        assert console.valid_label.text().startswith("✗ 1 problem")
+        assert status.property("problem") is True
+        assert console.fit_note.isVisibleTo(console)  # "Broken" is no choice of the drop-down
+        assert not console.send_button.isEnabled()
+        assert console.send() is None and len(console.history) == 2
+        assert console.send_anyway_button.isVisibleTo(console) and console.send_anyway_button.isEnabled()
+
+        qtbot.mouseClick(console.send_anyway_button, Qt.MouseButton.LeftButton)
+        invalid = console.history[-1]
+        await wait_until(lambda: invalid.ok is not None, 5, "the station's CALLERROR")
+        assert invalid.outcome.startswith("CALLERROR ") and invalid.ok is False
+        assert invalid.answer["errorCode"] in ("FormatViolation", "PropertyConstraintViolation")
+        assert "CALLERROR" in console.answer_title.text()
+        assert "(sent invalid)" in console.history_table.item(2, 3).text()
+        assert station.evses[2].status == "Available"  # nothing applied
+        # The inspector judged the frame with the same validator.
+        records = session.store.records()
+        calls = [r for r in records if r.action == "ChangeAvailability" and r.message_type == 2]
+        assert calls and calls[-1].problems and "Broken" in " ".join(map(str, calls[-1].problems))
+
+        # Fixing the JSON clears the marks and Send works again.
+        console.set_raw_text('{"operationalStatus": "Operative", "evse": {"id": 1}}')
+        assert status.property("problem") is False and status.currentText() == "Operative"
+        assert console.send_button.isEnabled() and not console.send_anyway_button.isVisibleTo(console)
+        console.set_raw_text('{"operationalStatus": ')
+        assert console.valid_label.text().startswith("✗ Not JSON")
+        assert not console.send_button.isEnabled() and not console.send_anyway_button.isVisibleTo(console)
+
+    _run(loop, window, scenario)
+    assert "Task was destroyed but it is pending" not in caplog.text
+
+
+def test_automatic_answers_boot_rejected_and_a_blocked_card_take_effect_without_restart(
+    qtbot, loop: asyncio.AbstractEventLoop
+) -> None:
+    session = Session()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+
+    async def scenario() -> None:
+        station, console = await _console_on(window, "CB-AUTO-1")
+        qtbot.mouseClick(window.csms_bar.answers_button, Qt.MouseButton.LeftButton)
+        dialog = console.answers_dialog
+        assert dialog is not None and dialog.isVisible()
+        panel = console.answers
+        csms = session.csms
+        assert csms is not None and csms.config is panel.config
+
+        _pick(panel.boot_status, "Rejected")
+        panel.retry.setValue(45)
+        assert csms.config.boot_status == "Rejected" and csms.config.boot_retry_interval == 45
+        late = window.add_station(StationConfig("CB-AUTO-2", csms.url))
+        await wait_until(lambda: late.boot_status == "Rejected", 10, "the next boot to be Rejected")
+        assert csms.stations["CB-AUTO-2"].boot_status == "Rejected"
+        assert station.boot_status == "Accepted"  # the station booted before keeps going
+
+        panel.new_token.setText("BLOCKED-CARD-7")
+        qtbot.mouseClick(panel.add_token_button, Qt.MouseButton.LeftButton)
+        combo = panel.token_status_combo("BLOCKED-CARD-7")
+        assert combo is not None and combo.currentText() == "Blocked"
+        assert csms.config.status_of("blocked-card-7") == "Blocked"
+        await station.plug(1)
+        assert await station.tap("BLOCKED-CARD-7", 1) == "Blocked"
+        assert station.evses[1].transaction is None
+        _pick(combo, "Expired")
+        assert await station.tap("BLOCKED-CARD-7", 1) == "Expired"
+        _pick(panel.default_status, "Invalid")
+        assert await station.tap("SOME-OTHER-CARD", 1) == "Invalid"
+
+        # Stop / Start makes a new CSMS object: it answers by the same settings.
+        await window.stop_builtin_csms()
+        await window.start_builtin_csms()
+        assert session.csms is not None and session.csms is not csms
+        await wait_until(lambda: session.csms.config is panel.config, 5, "the new CSMS to take the settings")
+        assert session.csms.config.boot_status == "Rejected"
+
+    _run(loop, window, scenario)
