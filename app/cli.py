@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from app.clock import AcceleratedClock, Clock, utc_timestamp
+from app.csms.ca import TestPki, default_pki_dir
 from app.csms.csms import CsmsConfig
 from app.csms.schema_form import authorization_statuses
 from app.hardware.console import start_profile_hardware
@@ -118,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="device-model override, e.g. OCPPCommCtrlr.HeartbeatInterval=60",
     )
     st.add_argument("--ca-file", help="CA bundle to verify a wss:// CSMS")
+    st.add_argument(
+        "--security-profile",
+        type=int,
+        choices=[1, 2, 3],
+        help="1 ws+Basic, 2 wss+Basic, 3 wss+client certificate",
+    )
+    st.add_argument("--client-cert", metavar="PEM", help="client certificate (chain) for security profile 3")
+    st.add_argument("--client-key", metavar="PEM", help="its private key (if not in --client-cert)")
     st.add_argument("--insecure", action="store_true", help="do not verify the CSMS certificate (wss)")
     st.add_argument("--quiet", action="store_true", help="print only transaction and connection events")
     st.add_argument("--speed", type=_speed, default=1.0, help="simulated seconds per real second (default 1)")
@@ -147,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_token,
         metavar="ID_TOKEN=STATUS",
         help="answer STATUS (Blocked, Expired, …) for this idToken (repeatable)",
+    )
+    cs.add_argument(
+        "--security-profile",
+        type=int,
+        choices=[1, 2, 3],
+        default=1,
+        help="1 ws, 2 wss with the PKI's server certificate, 3 wss and client certificates (mutual TLS)",
+    )
+    cs.add_argument(
+        "--pki",
+        metavar="DIR",
+        help="test CA (created on first use) that signs station CSRs and the server certificate; "
+        "default ~/.local/share/chargebench/pki with profile 2/3",
     )
     cs.add_argument("--duration", type=float, help="stop after this many seconds")
     cs.add_argument("--quiet", action="store_true", help="do not print every frame")
@@ -255,11 +277,19 @@ async def _csms(args: argparse.Namespace, session: Session) -> int:
         token_status={t.upper(): "Invalid" for t in args.reject_token} | dict(args.token),
     )
     try:
-        csms = await session.start_csms(host, port, config)
+        pki = TestPki(args.pki) if args.pki or args.security_profile >= 2 else None
+    except (OSError, ValueError) as exc:
+        where = args.pki or default_pki_dir()
+        print(f"chargebench: cannot use the test CA in {where}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        csms = await session.start_csms(host, port, config, pki=pki, security_profile=args.security_profile)
     except OSError as exc:
         print(f"chargebench: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(f"chargebench: CSMS listening on {csms.url}/<station-id>", flush=True)
+    if pki is not None:
+        print(f"chargebench: test CA {pki.files.root_cert} (stations: --ca-file); signs CSRs", flush=True)
     return 0
 
 
@@ -322,6 +352,10 @@ def _station_config(args: argparse.Namespace, overrides: dict[str, str]) -> Stat
         config.password = args.password
     if args.ca_file:
         config.ca_file = args.ca_file
+    if args.security_profile:
+        config.security_profile = args.security_profile
+    if args.client_cert:
+        config.client_cert, config.client_key = args.client_cert, args.client_key
     if args.insecure:
         config.verify_tls = False
     if args.state:

@@ -4,6 +4,7 @@ on loopback, with a PKI generated in the test (app/csms/ca.py). Requirement ids:
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,11 @@ from app.csms.ca import TestPki
 from app.csms.csms import Csms, CsmsConfig
 from app.inspector.records import CaptureRecord
 from app.session import Session
+from app.station.certificates import new_key_and_csr
 from app.station.config import StationConfig
 from app.station.station import Station
 from tests.support import wait_until
+from tests.test_cli import free_port, run, spawn, wait_for_line
 
 PASSWORD = "correct-horse-battery-staple"  # >= 16 characters (A00.FR.205)
 FAST = {
@@ -209,3 +212,30 @@ async def test_profile_1_basic_auth_over_ws(session: Session, tmp_path: Path) ->
     await wait_until(lambda: station.online, 10)
     # The password travels in the HTTP upgrade only: no frame carries it.
     assert not any(PASSWORD in r.raw for r in session.store)
+
+
+def test_cli_csms_profile_3_and_stations_with_and_without_a_client_certificate(tmp_path: Path) -> None:
+    port = free_port()
+    pki_dir = str(tmp_path / "pki")
+    listen = f"127.0.0.1:{port}"
+    csms = spawn("csms", "--security-profile", "3", "--pki", pki_dir, "--listen", listen, "--quiet")
+    try:
+        assert f"wss://127.0.0.1:{port}/ocpp" in wait_for_line(csms, "CSMS listening")
+        root = tmp_path / "pki" / "root-ca.pem"
+        assert str(root) in wait_for_line(csms, "test CA")
+        key_pem, csr = new_key_and_csr("CB-CLI-3", "ChargeBench CSO")
+        (tmp_path / "client.pem").write_text(TestPki(tmp_path / "pki").sign_csr(csr))
+        (tmp_path / "client.key").write_text(key_pem)
+        common = ["station", "--csms", f"wss://127.0.0.1:{port}/ocpp", "--security-profile", "3"]
+        common += ["--ca-file", str(root), "--duration", "2", "--quiet"]
+        client = ["--client-cert", str(tmp_path / "client.pem"), "--client-key", str(tmp_path / "client.key")]
+        good = run(*common, "--id", "CLI-3", *client)
+        assert good.returncode == 0, good.stderr
+        assert "CLI-3 Online (boot Accepted)" in good.stdout
+        refused = run(*common, "--id", "CLI-4")
+        assert "Online" not in refused.stdout
+        assert "it may want a client certificate, profile 3" in refused.stdout
+        assert "PRIVATE KEY" not in good.stdout + good.stderr
+    finally:
+        csms.send_signal(signal.SIGTERM)
+        csms.communicate(timeout=10)
