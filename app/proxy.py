@@ -205,6 +205,7 @@ class ProxiedStation:
     closed_by: Sender | None = None  # the side whose close (or drop) ended the connection
     close_code: int | None = None
     close_reason: str = ""
+    forwarded: int = 0  # messages passed on, both directions
 
 
 class OcppProxy:
@@ -234,6 +235,7 @@ class OcppProxy:
         self.upstream_ca_file = upstream_ca_file
         self.upstream_verify = upstream_verify
         self.stations: dict[ServerConnection, ProxiedStation] = {}  # connected through, both legs open
+        self.forwarded = 0  # messages passed on, all stations, both directions
         # Upstream open, the station's handshake not finished yet.
         self._pending: dict[ServerConnection, ProxiedStation] = {}
         self._reapers: set[asyncio.Task[None]] = set()
@@ -456,6 +458,8 @@ class OcppProxy:
             forwarded = True
             try:
                 await dst.send(message)
+                link.forwarded += 1
+                self.forwarded += 1
             except ConnectionClosed:
                 forwarded = False  # the other leg is going; its own pump mirrors its close
             if self.capture is not None:

@@ -39,13 +39,16 @@ from app.station.station import LinkState, Station
 from ui import theme
 from ui import workspace as ws
 from ui.bridge import SessionBridge
+from ui.composer import ComposerDialog
 from ui.csms_bar import CsmsBar
 from ui.csms_console import CsmsConsole
 from ui.device_model_view import DeviceModelDialog
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
 from ui.plot_view import TAB_STYLE, PowerPlotView
+from ui.intercept_panel import InterceptPanel
 from ui.sequence_view import SequenceView
+from ui.proxy_page import ProxyPage
 from ui.station_dialog import StationDialog, next_free_id, with_identity
 from ui.station_list import StationListPane
 from ui.station_panel import StationsPane
@@ -124,6 +127,18 @@ class MainWindow(QMainWindow):
         self.validate_action = tools.addAction("Validate a frame…")
         self.validate_action.triggered.connect(self.inspector.open_validator)
 
+        # Fault injection and the proxy: a tab each, and a way there from the Tools menu.
+        self.composer: ComposerDialog | None = None
+        self.compose_action = tools.addAction("Compose a raw frame…")
+        self.compose_action.triggered.connect(lambda: self.open_composer())
+        self.intercept_panel = InterceptPanel(session)
+        self.tabs.addTab(self.intercept_panel, "Intercept")
+        tools.addAction("Intercept frames…").triggered.connect(lambda: self.show_tab(self.intercept_panel))
+        self.proxy_page = ProxyPage(session, self.runner)
+        self.tabs.addTab(self.proxy_page, "Proxy")
+        tools.addAction("Proxy…").triggered.connect(lambda: self.show_tab(self.proxy_page))
+        self.hardware_page = HardwarePage(session, self.runner)
+        self.tabs.addTab(self.hardware_page, "Hardware")
         self.frames_label = QLabel("0 frames captured")
         self.rate_label = QLabel("0.0 frames/s")
         for label in (self.rate_label, self.frames_label):
@@ -210,6 +225,10 @@ class MainWindow(QMainWindow):
         """Stop everything the window started; safe to call twice."""
         self._tick.stop()
         self.stations.stop_ticking()
+        self.intercept_panel.close_panel()
+        self.proxy_page.close_page()
+        if self.composer is not None:
+            self.composer.close()
         self.power_view.stop()
         for dialog in list(self.device_models.values()):
             dialog.view.stop()
@@ -429,6 +448,27 @@ class MainWindow(QMainWindow):
 
     async def _then_save(self, coro: object) -> None:
         await coro  # type: ignore[misc]
+    def show_tab(self, page: QWidget) -> None:
+        self.tabs.setCurrentWidget(page)
+        if page is self.intercept_panel:
+            self.intercept_panel.refresh_choices()
+
+    def open_composer(self, station: Station | None = None) -> ComposerDialog:
+        """The raw composer (one, non-modal), on `station`'s connection when one is given."""
+        if self.composer is None:
+            self.composer = ComposerDialog(self.session, self.runner, self)
+            self.composer.finished.connect(self._composer_closed)
+        if station is not None:
+            self.composer.select(station.station_id)
+        self.composer.show()
+        self.composer.raise_()
+        return self.composer
+
+    def _composer_closed(self) -> None:
+        if self.composer is not None:
+            self.composer.deleteLater()
+            self.composer = None
+
         self.save_workspace()
 
     # ================================================================== workspace

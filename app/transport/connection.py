@@ -23,7 +23,7 @@ from app.inspector.records import CaptureRecord, Sender
 from app.protocol.errors import CallTimeout, ConnectionLost, InternalError, OcppError
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, Frame, Send, serialize
 from app.protocol.rpc import DEFAULT_CALL_TIMEOUT, Inbound, Outbound, RpcEndpoint
-from app.protocol.schemas import Kind, OcppVersion, validate
+from app.protocol.schemas import Kind, OcppVersion, is_known, validate
 from app.transport.intercept import Interceptor, peek_frame
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,10 @@ class OcppConnection:
             payload = json.loads(text)[-1]
         if mtype in (2, 6) and action is not None and isinstance(payload, dict):
             kind = Kind.REQUEST if mtype == 2 else Kind.SEND
-            problems = [str(p) for p in validate(self.version, action, kind, payload)]
+            if is_known(self.version, action, kind):
+                problems = [str(p) for p in validate(self.version, action, kind, payload)]
+            else:
+                problems = [f"(payload): {action} is not an {self.version} {kind} action"]
         elif mtype is None:
             problems = ["(frame): not a readable OCPP-J frame"]
         self._record(sender, text, mtype, action, msg_id, payload, problems or [], notes, None)
