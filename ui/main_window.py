@@ -137,8 +137,6 @@ class MainWindow(QMainWindow):
         self.proxy_page = ProxyPage(session, self.runner)
         self.tabs.addTab(self.proxy_page, "Proxy")
         tools.addAction("Proxy…").triggered.connect(lambda: self.show_tab(self.proxy_page))
-        self.hardware_page = HardwarePage(session, self.runner)
-        self.tabs.addTab(self.hardware_page, "Hardware")
         self.frames_label = QLabel("0 frames captured")
         self.rate_label = QLabel("0.0 frames/s")
         for label in (self.rate_label, self.frames_label):
