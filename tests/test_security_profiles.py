@@ -205,6 +205,29 @@ async def test_profile_3_csms_refuses_a_station_without_a_client_certificate(
     assert "it may want a client certificate, profile 3" in station.last_error
 
 
+async def test_profile_3_csms_rejects_a_certificate_of_another_station(
+    session: Session, tmp_path: Path
+) -> None:
+    pki = TestPki(tmp_path / "pki")
+    csms = await session.start_csms(pki=pki, security_profile=3)
+    key_pem, csr = new_key_and_csr("CB-SOMEONE-ELSE", "ChargeBench CSO")  # signed by the right CA
+    (tmp_path / "client.pem").write_text(pki.sign_csr(csr))
+    (tmp_path / "client.key").write_text(key_pem)
+    station = _station(
+        session,
+        csms.url,
+        3,
+        tmp_path,
+        ca_file=str(pki.files.root_cert),
+        client_cert=str(tmp_path / "client.pem"),
+        client_key=str(tmp_path / "client.key"),
+    )
+    await wait_until(lambda: station.boot_status == "Rejected", 10)
+    assert csms.stations["CB-SEC"].client_certificate == "CN=CB-SOMEONE-ELSE,O=ChargeBench CSO"
+    answer = _answers(session, "BootNotification")[-1].payload
+    assert answer["statusInfo"]["reasonCode"] == "InvalidCertificate"  # A00.FR.405
+
+
 async def test_profile_1_basic_auth_over_ws(session: Session, tmp_path: Path) -> None:
     csms = await session.start_csms(config=CsmsConfig(passwords={"CB-SEC": PASSWORD}))
     assert csms.url.startswith("ws://")

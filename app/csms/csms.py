@@ -235,6 +235,16 @@ class Csms:
         self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
     ) -> None:
         status = self.config.boot_status
+        serial = (payload.get("chargingStation") or {}).get("serialNumber")
+        common_name = _common_name(link.client_certificate)
+        if common_name is not None and serial and serial not in common_name:
+            # A00.FR.405: the client certificate must be this station's (CN = its serial number).
+            log.warning("%s: certificate CN %r is not serial number %r", link.station_id, common_name, serial)
+            status = "Rejected"
+            response["statusInfo"] = {
+                "reasonCode": "InvalidCertificate",
+                "additionalInfo": f"client certificate CN {common_name!r} does not name serial {serial!r}",
+            }
         response["status"] = status
         response["interval"] = (
             self.config.heartbeat_interval if status == "Accepted" else self.config.boot_retry_interval
@@ -376,6 +386,12 @@ def _peer_subject(ws: ServerConnection) -> str | None:
         return None
     short = {"commonName": "CN", "organizationName": "O"}
     return ",".join(f"{short.get(k, k)}={v}" for rdn in cert.get("subject", ()) for k, v in rdn)
+
+
+def _common_name(subject: str | None) -> str | None:
+    if subject is None:
+        return None
+    return next((part[3:] for part in subject.split(",") if part.startswith("CN=")), "")
 
 
 def _parse_time(text: str) -> datetime | None:
