@@ -63,6 +63,7 @@ class ProxyPage(QWidget):
         self.proxy: OcppProxy | None = None
         self._events: dict[str, str] = {}  # station id -> last connection event
         self._busy = False
+        self._asked_port = DEFAULT_PORT
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
@@ -144,7 +145,7 @@ class ProxyPage(QWidget):
     def _file_row(self, form: QFormLayout, label: str, tip: str) -> QLineEdit:
         row = QHBoxLayout()
         edit = QLineEdit()
-        edit.setPlaceholderText("none")
+        edit.setPlaceholderText("optional: a PEM file")
         edit.setToolTip(tip)
         browse = QPushButton("Browse…")
         browse.clicked.connect(lambda: self._browse(edit, label))
@@ -212,6 +213,8 @@ class ProxyPage(QWidget):
             return None
         self._set_busy(False)
         self.proxy = proxy
+        self._asked_port = port
+        self.port.setValue(proxy.listen_port)  # the real one, when 0 asked for any free port
         self._events.clear()
         proxy.connection_event.connect(self._on_event)
         self.start_button.setText("Stop proxy")
@@ -236,6 +239,7 @@ class ProxyPage(QWidget):
             if proxy in self.session.proxies:
                 self.session.proxies.remove(proxy)
             self.proxy = None
+            self.port.setValue(self._asked_port)
             self._set_busy(False)
             self._set_editable(True)
             self.start_button.setText("Start proxy")
