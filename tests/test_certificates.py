@@ -288,3 +288,26 @@ async def test_our_certificate_exchange_lints_clean(session: Session, pki: TestP
     notes = [n for r in session.store for n in r.notes if "certificate-request-id" in n]
     assert notes == []
     assert _answer(session, "CertificateSigned") == {"status": "Accepted"}
+
+
+async def test_station_renews_a_certificate_that_expires_within_a_month(
+    session: Session, pki: TestPki, tmp_path: Path
+) -> None:
+    csms, station = await _start(session, pki, tmp_path, sign_certificates=False)
+    await _install_root(csms, pki.root_pem)
+    await csms.call("CB-CERT", "TriggerMessage", SIGN)
+    await wait_until(lambda: _calls(session, "SignCertificate"), 10)
+    first = _calls(session, "SignCertificate")[0]
+    short = pki.sign_csr(first["csr"], days=10)  # the CA hands out a 10-day certificate
+    answer = await csms.call(
+        "CB-CERT", "CertificateSigned", {"certificateChain": short, "requestId": first["requestId"]}
+    )
+    assert answer["status"] == "Accepted"
+    triggers = len(_calls(session, "TriggerMessage"))
+    await station.reconnect()
+    # A03.FR.02/03: once back online the station sends a new CSR (new key) on its own.
+    await wait_until(lambda: len(_calls(session, "SignCertificate")) >= 2, 10)
+    renewal = _calls(session, "SignCertificate")[-1]
+    assert renewal["requestId"] != first["requestId"] and renewal["csr"] != first["csr"]
+    assert renewal["certificateType"] == "ChargingStationCertificate"
+    assert len(_calls(session, "TriggerMessage")) == triggers

@@ -60,6 +60,7 @@ SIGN_TRIGGERS: dict[str, str | None] = {
     "SignV2G20Certificate": "V2G20Certificate",
     "SignCombinedCertificate": None,
 }
+RENEW_BEFORE = dt.timedelta(days=30)  # A03.FR.02: renew a month before the certificate expires
 _HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 _STORE_KEY = "certificates"
 
@@ -281,6 +282,18 @@ class StationCertificates:
             self._save()
 
     # ------------------------------------------------------------------ A02 / A03: CSR flow
+
+    def renew_if_expiring(self) -> None:
+        """A03: once online, a station certificate that expires within a month gets a new key
+        pair and CSR without the CSMS asking."""
+        leaf = self._leaves.get("ChargingStationCertificate")
+        renewing = any(r.certificate_type == "ChargingStationCertificate" for r in self.pending.values())
+        if leaf is None or renewing:
+            return
+        expires = load_chain(leaf["chain"])[0].not_valid_after_utc
+        if expires - self.station.now() < RENEW_BEFORE:
+            log.info("%s: station certificate expires %s; renewing", self.station.station_id, expires)
+            self.request_signing("ChargingStationCertificate")
 
     def request_signing(self, certificate_type: str | None) -> _Request:
         """Make a key pair and CSR and send SignCertificate for it (after the current answer)."""
