@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 
 import pytest
 
@@ -19,6 +20,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QSpinBox  # noqa: E402
 
+from app.protocol.schemas import OcppVersion  # noqa: E402
 from app.session import Session  # noqa: E402
 from app.station.config import StationConfig  # noqa: E402
 from app.station.station import Station  # noqa: E402
@@ -95,7 +97,9 @@ def test_change_availability_from_the_form_then_an_invalid_request_needs_send_an
         await wait_until(lambda: entry.ok is not None, 5, "the station's answer")
         assert entry.outcome == "CALLRESULT" and entry.answer == {"status": "Accepted"}
         assert entry.latency_ms is not None and entry.latency_ms > 0
-        assert "CALLRESULT in" in console.answer_title.text() and " ms" in console.answer_title.text()
+        assert re.fullmatch(
+            r"ChangeAvailability → CB-CON-1: CALLRESULT · Accepted in \d+ ms", console.answer_title.text()
+        )
         assert '"Accepted"' in console.answer_text.toPlainText()
         assert console.history_table.item(0, 3).text() == "Accepted"
         await wait_until(lambda: station.evses[1].status == "Unavailable", 5, "EVSE 1 to go Unavailable")
@@ -172,10 +176,15 @@ def test_automatic_answers_boot_rejected_and_a_blocked_card_take_effect_without_
         _pick(panel.boot_status, "Rejected")
         panel.retry.setValue(45)
         assert csms.config.boot_status == "Rejected" and csms.config.boot_retry_interval == 45
-        late = window.add_station(StationConfig("CB-AUTO-2", csms.url))
+        late = window.add_station(StationConfig("CB-AUTO-2", csms.url, versions=(OcppVersion.V201,)))
         await wait_until(lambda: late.boot_status == "Rejected", 10, "the next boot to be Rejected")
         assert csms.stations["CB-AUTO-2"].boot_status == "Rejected"
         assert station.boot_status == "Accepted"  # the station booted before keeps going
+        # The console speaks each station's version: 2.0.1 has no 2.1-only actions.
+        assert console.select_station("CB-AUTO-2")
+        assert "OCPP 2.0.1" in console.station_combo.currentText() and console.version is OcppVersion.V201
+        offered = [console.action_combo.itemText(i) for i in range(console.action_combo.count())]
+        assert "ChangeAvailability" in offered and "AFRRSignal" not in offered
 
         panel.new_token.setText("BLOCKED-CARD-7")
         qtbot.mouseClick(panel.add_token_button, Qt.MouseButton.LeftButton)
@@ -198,3 +207,59 @@ def test_automatic_answers_boot_rejected_and_a_blocked_card_take_effect_without_
         assert session.csms.config.boot_status == "Rejected"
 
     _run(loop, window, scenario)
+
+
+def test_nested_lists_in_the_form_and_raw_json_stay_in_step_without_a_station(qtbot) -> None:
+    from ui.tasks import TaskRunner
+
+    console = CsmsConsole(Session(), TaskRunner())
+    qtbot.addWidget(console)
+    console.show()
+    assert console.station_id() is None and not console.send_button.isEnabled()
+    assert "built-in CSMS is off" in console.station_note.text()
+    console.select_action("SetChargingProfile")
+    form = console.form
+    assert form is not None
+    schedules = form.root.fields["chargingProfile"].editor.fields["chargingSchedule"].editor
+    periods = schedules.items[0][1].fields["chargingSchedulePeriod"].editor
+    # One period is the minimum: it cannot be removed; a second one can be added and removed.
+    assert len(periods.items) == 1 and not periods.items[0][2].isEnabled()
+    qtbot.mouseClick(periods.add_button, Qt.MouseButton.LeftButton)
+    raw = json.loads(console.raw.toPlainText())
+    assert len(raw["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"]) == 2
+    limit = periods.items[1][1].fields["limit"]
+    limit.set_included(True)
+    limit.editor.input.setValue(16.5)
+    raw = json.loads(console.raw.toPlainText())
+    assert raw["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][1] == {
+        "startPeriod": 0,
+        "limit": 16.5,
+    }
+    qtbot.mouseClick(periods.items[0][2], Qt.MouseButton.LeftButton)
+    raw = json.loads(console.raw.toPlainText())
+    assert raw["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 16.5}
+    ]
+    # Three schedules at most (2.1 schema): the add button stops there.
+    qtbot.mouseClick(schedules.add_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(schedules.add_button, Qt.MouseButton.LeftButton)
+    assert len(schedules.items) == 3 and not schedules.add_button.isEnabled()
+
+    # Raw JSON into the form: a nested type error is marked at its field and listed by path.
+    payload = json.loads(console.raw.toPlainText())
+    payload["chargingProfile"]["chargingSchedule"] = [
+        {"id": 7, "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": "soon"}]}
+    ]
+    payload["chargingProfile"]["vendorField"] = 1
+    console.set_raw_text(json.dumps(payload))
+    assert len(schedules.items) == 1 and schedules.items[0][1].fields["id"].editor.value() == 7
+    paths = [p.path for p in console.problems]
+    assert "chargingProfile.chargingSchedule[0].chargingSchedulePeriod[0].startPeriod" in paths
+    assert "chargingProfile" in paths  # the unknown vendorField
+    start = schedules.items[0][1].fields["chargingSchedulePeriod"].editor.items[0][1].fields["startPeriod"]
+    assert start.editor.input.property("problem") is True
+    assert not console.fit_note.isHidden()  # on the Raw JSON tab
+    # An edit in the form replaces the JSON with what the form shows: valid again.
+    start.editor.input.setValue(60)
+    assert console.problems == [] and console.fit_note.isHidden()
+    assert "vendorField" not in console.raw.toPlainText()

@@ -53,6 +53,7 @@ from ui.tasks import TaskRunner
 
 POLL_MS = 300
 OK_COLOUR = "#1e7a3c"
+REFUSED_COLOUR = "#a86400"  # a CALLRESULT that says no (Rejected, NotSupported…)
 ERROR_COLOUR = "#c62828"
 WAIT_COLOUR = "#6b7280"
 HISTORY_COLUMNS = ("Time", "Station", "Action", "Answer", "ms")
@@ -72,6 +73,21 @@ class SentCall:
     answer: Any = None
     latency_ms: float | None = None
     ok: bool | None = None  # None while waiting
+
+    @property
+    def status(self) -> str | None:
+        """The `status` of a CALLRESULT, when the answer has one (most do)."""
+        if self.ok and isinstance(self.answer, dict) and isinstance(self.answer.get("status"), str):
+            return str(self.answer["status"])
+        return None
+
+    @property
+    def colour(self) -> str:
+        if self.ok is None:
+            return WAIT_COLOUR
+        if not self.ok:
+            return ERROR_COLOUR
+        return OK_COLOUR if self.status in (None, "Accepted") else REFUSED_COLOUR
 
     def answer_text(self) -> str:
         if self.answer is None:
@@ -186,7 +202,7 @@ class CsmsConsole(QWidget):
         self.raw.textChanged.connect(self._on_raw_changed)
         self.fit_note = QLabel(
             "Part of this JSON cannot be shown in the form (a wrong type or an unknown field). "
-            "The JSON here is what will be sent."
+            "This JSON is what will be sent; an edit in the form replaces it."
         )
         self.fit_note.setObjectName("notes")
         self.fit_note.setWordWrap(True)
@@ -241,7 +257,7 @@ class CsmsConsole(QWidget):
         self.answer_text = QPlainTextEdit()
         self.answer_text.setReadOnly(True)
         self.answer_text.setFont(theme.monospace())
-        right_layout.addWidget(self.answer_text, 2)
+        right_layout.addWidget(self.answer_text, 1)
         history_title = QLabel("Sent this session")
         history_title.setObjectName("sectionTitle")
         right_layout.addWidget(history_title)
@@ -256,7 +272,7 @@ class CsmsConsole(QWidget):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.history_table.itemSelectionChanged.connect(self._on_history_selected)
         self.history_table.doubleClicked.connect(lambda _: self.edit_selected())
-        right_layout.addWidget(self.history_table, 3)
+        right_layout.addWidget(self.history_table, 1)
         history_buttons = QHBoxLayout()
         self.resend_button = QPushButton("Send again")
         self.resend_button.setToolTip("Send the selected request again, unchanged, to the same station")
@@ -272,8 +288,9 @@ class CsmsConsole(QWidget):
             history_buttons.addWidget(button)
         right_layout.addLayout(history_buttons)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([560, 460])
 
         self._fill_actions()
         self._update_history_buttons()
@@ -553,31 +570,29 @@ class CsmsConsole(QWidget):
             self._show_answer(entry)
 
     def _paint_row(self, row: int, entry: SentCall) -> None:
-        summary = entry.outcome
-        if entry.ok and isinstance(entry.answer, dict) and isinstance(entry.answer.get("status"), str):
-            summary = f"{entry.answer['status']}"
+        summary = entry.status or entry.outcome.removeprefix("CALLERROR ")
         if not entry.valid:
             summary += "  (sent invalid)"
         latency = "" if entry.latency_ms is None else f"{entry.latency_ms:.0f}"
         cells = (entry.sent_at.strftime("%H:%M:%S"), entry.station_id, entry.action, summary, latency)
-        colour = OK_COLOUR if entry.ok else (ERROR_COLOUR if entry.ok is False else WAIT_COLOUR)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             if column == 3:
-                item.setForeground(QColor(colour))
+                item.setForeground(QColor(entry.colour))
+                item.setToolTip(entry.outcome)
             self.history_table.setItem(row, column, item)
 
     def _show_answer(self, entry: SentCall) -> None:
         self._shown = entry
         where = f"{entry.action} → {entry.station_id}"
         if entry.ok is None:
-            text, colour = f"{where}: waiting for the answer…", WAIT_COLOUR
+            text = f"{where}: waiting for the answer…"
         else:
             latency = f" in {entry.latency_ms:.0f} ms" if entry.latency_ms is not None else ""
-            text = f"{where}: {entry.outcome}{latency}"
-            colour = OK_COLOUR if entry.ok else ERROR_COLOUR
+            status = f" · {entry.status}" if entry.status else ""
+            text = f"{where}: {entry.outcome}{status}{latency}"
         self.answer_title.setText(text)
-        self.answer_title.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        self.answer_title.setStyleSheet(f"color: {entry.colour}; font-weight: 600;")
         self.answer_text.setPlainText(entry.answer_text())
 
     # ================================================================== history

@@ -40,11 +40,13 @@ from app.protocol.schemas import Problem
 
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 NUMBER_LIMIT = 1e12
+INPUT_MIN_WIDTH = 80
 # Marks are a property, not a per-widget stylesheet: a stylesheet set on a group box would
 # paint every field inside it red too.
 FORM_STYLE = """
 QGroupBox { border: 1px solid #d5d9e0; border-radius: 4px; margin-top: 16px; padding-top: 2px; }
 QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 3px; font-weight: 600; }
+QGroupBox[flat="true"] { border: none; }
 QGroupBox[problem="true"] { border: 1px solid #c62828; }
 QGroupBox[problem="true"]::title { color: #c62828; }
 QLineEdit[problem="true"], QSpinBox[problem="true"], QDoubleSpinBox[problem="true"],
@@ -141,6 +143,8 @@ class ScalarEditor(Editor):
             line.textChanged.connect(lambda _: on_change())
             self.input = line
         self.input.setToolTip(self.toolTip())
+        # Spin boxes size themselves for ±2^31: let deep, narrow forms shrink them instead.
+        self.input.setMinimumWidth(INPUT_MIN_WIDTH)
         layout.addWidget(self.input, 1)
         if spec.date_time:
             now = QToolButton()
@@ -220,10 +224,9 @@ class Field(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         if self.nested:
-            title = f"{spec.name}  ·  {spec.type_name}" if spec.type_name else spec.name
-            if spec.kind == "array":
-                title += "  ·  list"
-            self.group = QGroupBox(title)
+            # The name only: a title sets the group's minimum width, and nested titles add up.
+            # The type name is in the tooltip.
+            self.group = QGroupBox(f"{spec.name} […]" if spec.kind == "array" else spec.name)
             self.group.setToolTip(_tooltip(spec))
             self.group.setCheckable(not spec.required)
             self.group_layout = QVBoxLayout(self.group)
@@ -234,6 +237,7 @@ class Field(QWidget):
                 self._build()
             else:
                 self.group.setChecked(False)
+                self.group.setFlat(True)  # switched off: a title with a check box, no empty frame
                 self.group.toggled.connect(self._on_switch)
         else:
             if spec.required:
@@ -277,6 +281,8 @@ class Field(QWidget):
         assert self.editor is not None
         if self.nested:
             self.editor.setVisible(on)
+            self.group.setFlat(not on)
+            _repolish(self.group)
         else:
             self.editor.setEnabled(on)
         self.on_change()
@@ -289,6 +295,7 @@ class ObjectEditor(Editor):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.fields: dict[str, Field] = {}
         for child in spec.children:
             field = Field(child, _child_path(path, child.name), on_change)
@@ -338,7 +345,7 @@ class ArrayEditor(Editor):
         super().__init__(spec, path, on_change)
         assert spec.item is not None
         self.item_spec = spec.item
-        self.items: list[tuple[QFrame, Editor, QPushButton]] = []
+        self.items: list[tuple[QFrame, Editor, QToolButton]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.rows = QVBoxLayout()
@@ -346,7 +353,8 @@ class ArrayEditor(Editor):
         limits = f"at least {spec.min_items}" if spec.min_items else ""
         if spec.max_items is not None:
             limits += (", " if limits else "") + f"at most {spec.max_items}"
-        self.add_button = QPushButton(f"+ Add item{f'  ({limits})' if limits else ''}")
+        self.add_button = QPushButton("+ Add item")
+        self.add_button.setToolTip(f"Items: {limits}" if limits else "Add an item to the list")
         self.add_button.clicked.connect(self.add_item)
         layout.addWidget(self.add_button)
         for _ in range(spec.min_items):
@@ -357,17 +365,23 @@ class ArrayEditor(Editor):
         index = len(self.items)
         frame = QFrame()
         frame.setFrameShape(QFrame.Shape.StyledPanel)
-        row = QHBoxLayout(frame)
-        row.setContentsMargins(4, 2, 4, 2)
-        tag = QLabel(f"[{index}]")
+        # Item header above the item, not beside it: nested lists stay narrow.
+        box = QVBoxLayout(frame)
+        box.setContentsMargins(4, 2, 4, 4)
+        box.setSpacing(2)
+        header = QHBoxLayout()
+        tag = QLabel(f"item [{index}]")
         tag.setObjectName("muted")
         editor = make_editor(self.item_spec, f"{self.path}[{index}]", self.on_change)
-        remove = QPushButton("Remove")
+        remove = QToolButton()
+        remove.setText("Remove")
         remove.setToolTip("Remove this item from the list")
         remove.clicked.connect(lambda: self.remove_item(self._index_of(frame)))
-        row.addWidget(tag)
-        row.addWidget(editor, 1)
-        row.addWidget(remove)
+        header.addWidget(tag)
+        header.addStretch(1)
+        header.addWidget(remove)
+        box.addLayout(header)
+        box.addWidget(editor)
         self.rows.addWidget(frame)
         self.items.append((frame, editor, remove))
         return editor
@@ -486,5 +500,10 @@ class PayloadForm(QWidget):
 
 def _set_problem(widget: QWidget, on: bool) -> None:
     widget.setProperty("problem", on)
+    _repolish(widget)
+
+
+def _repolish(widget: QWidget) -> None:
+    """Stylesheet rules on properties are matched at polish time only."""
     widget.style().unpolish(widget)
     widget.style().polish(widget)
