@@ -255,12 +255,13 @@ class MainWindow(QMainWindow):
         if self.csms_bar.running:
             return
         self.csms_bar.set_busy()
+        answers = self.csms_console.answers.config  # what the console's Automatic answers say
         try:
             try:
-                await self.session.start_csms(BUILTIN_HOST, port or self._builtin_port or 0)
+                await self.session.start_csms(BUILTIN_HOST, port or self._builtin_port or 0, answers)
             except OSError:
                 # The port of last time is taken now: any free port (stations follow the CSMS).
-                await self.session.start_csms(BUILTIN_HOST, 0)
+                await self.session.start_csms(BUILTIN_HOST, 0, answers)
         except Exception:
             self.csms_bar.set_running(False)
             raise
