@@ -259,8 +259,8 @@ class StationMonitoring:
             self._next_id = max(self._next_id, int(data.get("next_id", 0)))
             return {int(i) for i in data.get("tripped", [])}
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("%s: stored monitors unreadable, starting without custom monitors: %s",
-                        self.station.station_id, exc)
+            station_id = self.station.station_id
+            log.warning("%s: stored monitors unreadable, starting without custom ones: %s", station_id, exc)
             return set()
 
     def _save(self) -> None:
@@ -279,10 +279,6 @@ class StationMonitoring:
             return MonitoringBase(text)
         except ValueError:
             return MonitoringBase.ALL
-
-    def monitors(self) -> list[Monitor]:
-        """Every active monitor, by id."""
-        return list(self._active)
 
     def _reindex(self) -> None:
         """Recompute the active monitors; one that was off before starts afresh."""
@@ -695,8 +691,8 @@ class StationMonitoring:
         try:
             await conn.call("NotifyEvent", self._request(event))
         except (CallTimeout, OcppError, ConnectionLost) as exc:
-            log.info("%s: NotifyEvent for monitor %s failed: %s", self.station.station_id,
-                     event["variableMonitoringId"], exc)
+            monitor_id = event["variableMonitoringId"]
+            log.info("%s: NotifyEvent for monitor %s failed: %s", self.station.station_id, monitor_id, exc)
 
 
 def _selects(component_variable: Mapping[str, Any], monitor: Monitor) -> bool:
