@@ -116,6 +116,20 @@ async def intercept_scenario(qtbot, session: Session, window: MainWindow) -> Non
     qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
     assert session.interceptor.rules == []
 
+    # 4. The CSMS's answer, held where the station receives it and delayed by 1 s.
+    panel.direction.setCurrentIndex(panel.direction.findData("incoming"))
+    panel.frame_type.setCurrentIndex(panel.frame_type.findData(3))
+    panel.every.setCurrentIndex(panel.every.findData(False))
+    qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+    call = asyncio.ensure_future(heartbeat(station))
+    await wait_until(lambda: panel.held.topLevelItemCount() == 1, 5, "the held answer")
+    assert panel.held.topLevelItem(0).text(2) == "station, incoming"
+    panel.delay_seconds.setValue(1.0)
+    qtbot.mouseClick(panel.delay_button, Qt.MouseButton.LeftButton)
+    await call
+    answer = heartbeats(session, mtype=3)[-1]
+    assert answer.latency_ms is not None and answer.latency_ms >= 1000
+
 
 async def heartbeat(station: Station, timeout: float | None = None) -> dict:  # type: ignore[type-arg]
     assert station.connection is not None
@@ -129,10 +143,11 @@ def test_composer_sends_a_raw_call_and_shows_the_answer(qtbot, loop: asyncio.Abs
 async def composer_scenario(qtbot, session: Session, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     station = await window.start(csms_url=None, station_id="CB-RAW-UI", evse_count=1)
     await wait_until(lambda: station.online, 10, "the station to come online")
-    window.compose_action.trigger()
+    panel = window.stations.panel_for(station)
+    assert panel is not None
+    qtbot.mouseClick(panel.compose_button, Qt.MouseButton.LeftButton)
     composer = window.composer
-    assert composer is not None
-    assert composer.select("CB-RAW-UI")
+    assert composer is not None and composer.isVisible()
     assert composer.target.currentText() == "Station CB-RAW-UI → its CSMS"
     composer.template.setCurrentIndex(composer.template.findData("CALL"))
     composer.action.setCurrentText("Authorize")
@@ -156,3 +171,4 @@ async def composer_scenario(qtbot, session: Session, window: MainWindow) -> None
     assert station.online
     if SHOTS:
         composer.grab().save(os.path.join(SHOTS, "composer.png"))
+        window.grab().save(os.path.join(SHOTS, "window.png"))

@@ -53,6 +53,10 @@ def skeleton(version: OcppVersion, action: str, kind: Kind, now: datetime | None
     return value if isinstance(value, dict) else {}
 
 
+# Free-text fields whose values come from an appendix list (lints check them): a real value.
+_SAMPLES = {"IdToken.type": "ISO14443", "AdditionalInfo.type": "ISO14443"}
+
+
 def _fill(node: dict[str, Any], root: dict[str, Any], now: str) -> Any:
     while "$ref" in node:
         target: Any = root
@@ -65,7 +69,12 @@ def _fill(node: dict[str, Any], root: dict[str, Any], now: str) -> Any:
     kind = kind[0] if isinstance(kind, list) else kind
     if kind == "object" or "properties" in node:
         props = node.get("properties", {})
-        return {k: _fill(props[k], root, now) for k in node.get("required", []) if k in props}
+        owner = node.get("javaType", "")
+        return {
+            k: _SAMPLES.get(f"{owner}.{k}") or _fill(props[k], root, now)
+            for k in node.get("required", [])
+            if k in props
+        }
     if kind == "array":
         return [_fill(node.get("items", {}), root, now) for _ in range(node.get("minItems", 0))]
     if kind == "string":

@@ -130,7 +130,8 @@ class MainWindow(QMainWindow):
         # Fault injection and the proxy: a tab each, and a way there from the Tools menu.
         self.composer: ComposerDialog | None = None
         self.compose_action = tools.addAction("Compose a raw frame…")
-        self.compose_action.triggered.connect(lambda: self.open_composer())
+        self.compose_action.triggered.connect(lambda: self.open_composer(self.station_list.current()))
+        self.stations.composeRequested.connect(self.open_composer)
         self.intercept_panel = InterceptPanel(session)
         self.tabs.addTab(self.intercept_panel, "Intercept")
         tools.addAction("Intercept frames…").triggered.connect(lambda: self.show_tab(self.intercept_panel))

@@ -545,6 +545,8 @@ class StationPanel(QWidget):
     deviceModelRequested = Signal(object)
     #: The user wants to enter the password the workspace did not keep.
     passwordRequested = Signal(object)
+    #: The user wants to send a raw frame from this station (fault injection).
+    composeRequested = Signal(object)
 
     def __init__(self, station: Station, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -632,6 +634,9 @@ class StationPanel(QWidget):
         self.device_model_button.clicked.connect(lambda: self.deviceModelRequested.emit(self.station))
         self.password_button = QPushButton("Enter password…")
         self.password_button.setProperty("primary", True)
+        self.compose_button = QPushButton("Compose…")
+        self.compose_button.setToolTip("Send a raw frame from this station, valid or deliberately broken")
+        self.compose_button.clicked.connect(lambda: self.composeRequested.emit(self.station))
         self.password_button.clicked.connect(lambda: self.passwordRequested.emit(self.station))
         self.password_button.hide()
         levers.addWidget(self.network_button)
@@ -640,6 +645,7 @@ class StationPanel(QWidget):
         levers.addWidget(self.password_button)
         levers.addWidget(self.device_model_button)
         h.addLayout(levers)
+        levers.addWidget(self.compose_button)
         layout.addWidget(header)
 
         self.cards: dict[int, EvseCard] = {}
@@ -775,6 +781,7 @@ class StationsPane(QScrollArea):
     deviceModelRequested = Signal(object)
     passwordRequested = Signal(object)
 
+    composeRequested = Signal(object)
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
@@ -804,6 +811,7 @@ class StationsPane(QScrollArea):
         panel.deviceModelRequested.connect(self.deviceModelRequested)
         panel.passwordRequested.connect(self.passwordRequested)
         self.panels[id(station)] = panel
+        panel.composeRequested.connect(self.composeRequested)
         self._layout.insertWidget(self._layout.count() - 1, panel)
         if self.current is None:
             self.current = station
