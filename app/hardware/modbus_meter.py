@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from app.hardware.meter_maps import Block, RegisterMap, load_map
 from app.signals import Signal
@@ -68,6 +68,7 @@ class MeterConfig:
 class MeterStatus(StrEnum):
     STOPPED = "Stopped"
     CONNECTING = "Connecting"
+    UNREACHABLE = "Not answering"
     OK = "Reading"
     STALE = "No answer: last values kept"
     FAILED = "Cannot start"
@@ -166,7 +167,7 @@ class ModbusMeter:
         except (MeterReadError, ModbusException, OSError, TimeoutError) as exc:
             self.failures += 1
             self._disconnect()
-            self._failed(str(exc) or type(exc).__name__)
+            self._failed(self._why(exc))
             return False
         self.values = values
         self.last_ok_at = time.time()
@@ -218,6 +219,16 @@ class ModbusMeter:
             raise MeterReadError(f"cannot connect to {cfg.address}")
         return client
 
+    def _why(self, exc: BaseException) -> str:
+        """pymodbus's wording, in a tester's."""
+        if isinstance(exc, TimeoutError | ModbusIOException):
+            return f"no answer within {self.config.timeout_s:g} s"
+        if isinstance(exc, ConnectionException):
+            return "connection lost"
+        if isinstance(exc, OSError) and exc.strerror:
+            return exc.strerror
+        return str(exc) or type(exc).__name__
+
     def _disconnect(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -226,7 +237,7 @@ class ModbusMeter:
 
     def _failed(self, why: str) -> None:
         if self.external is None:  # never read: nothing to keep
-            self._set(MeterStatus.CONNECTING, f"{self.config.address}: {why}")
+            self._set(MeterStatus.UNREACHABLE, f"{self.config.address}: {why}")
             return
         self.external = to_external(self.values, stale=True)
         since = time.strftime("%H:%M:%S", time.localtime(self.last_ok_at)) if self.last_ok_at else "?"
