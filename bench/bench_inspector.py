@@ -219,6 +219,15 @@ async def run(args: argparse.Namespace, window: Any, items: list[Item]) -> dict[
     model = window.model
     lateness: list[float] = []
     last = [time.perf_counter()]
+    seen = {"all": 0, "mirrors": 0, "invalid": 0, "noted": 0}
+
+    def count(record: CaptureRecord) -> None:
+        seen["all"] += 1
+        seen["mirrors"] += record.mirror
+        seen["invalid"] += bool(record.problems)
+        seen["noted"] += bool(record.notes)
+
+    session.store.added.connect(count)
 
     def on_tick() -> None:
         now = time.perf_counter()
@@ -253,14 +262,13 @@ async def run(args: argparse.Namespace, window: Any, items: list[Item]) -> dict[
             await asyncio.sleep(0)
     t_fed = time.perf_counter()
     # Wait for the bridge's next flushes to put everything in the model.
-    while model.total_count < len(session.store) and time.perf_counter() < deadline + 5:
+    while model.total_count < seen["all"] and time.perf_counter() < deadline + 5:
         await asyncio.sleep(0.005)
     t_end = time.perf_counter()
     await asyncio.sleep(0.1)  # a few more ticks with the table full
     timer.stop()
     rss1 = rss_kib()
 
-    records = session.store.records()
     return {
         "fed": fed,
         "wire": wire,
@@ -270,11 +278,11 @@ async def run(args: argparse.Namespace, window: Any, items: list[Item]) -> dict[
         "lateness": lateness,
         "rss0": rss0,
         "rss1": rss1,
-        "store": len(records),
-        "expected_rows": sum(1 for r in records if not r.mirror),
-        "mirrors": sum(1 for r in records if r.mirror),
-        "invalid": sum(1 for r in records if r.problems),
-        "noted": sum(1 for r in records if r.notes),
+        "store": seen["all"],
+        "expected_rows": seen["all"] - seen["mirrors"],
+        "mirrors": seen["mirrors"],
+        "invalid": seen["invalid"],
+        "noted": seen["noted"],
         "rows": model.rowCount(),
         "model_total": model.total_count,
         "model_mirrors": model.mirror_count,

@@ -134,8 +134,9 @@ def test_unanswered_calls_are_flagged_and_problem_paths_marked(qtbot) -> None:
     old = _frame(1, 2, age_s=60, raw='[2,"h1","Heartbeat",{}]')
     fresh = _frame(2, 2, age_s=1, raw='[2,"h2","Heartbeat",{}]')
     answered = _frame(3, 2, age_s=60, raw='[2,"h3","Heartbeat",{}]')
-    answer = _frame(3, 3, age_s=59, raw='[3,"h3",{"currentTime":"x"}]', problems=["currentTime: bad"])
+    answer = _frame(4, 3, age_s=59, raw='[3,"h3",{"currentTime":"x"}]', problems=["currentTime: bad"])
     answer.latency_ms = 12.0
+    answer.message_id = "h3"
     answer.payload = {"currentTime": "x"}
     answer.action = "Heartbeat"
     model.append_records([old, fresh, answered, answer])
@@ -152,6 +153,7 @@ def test_unanswered_calls_are_flagged_and_problem_paths_marked(qtbot) -> None:
     item = view.detail.items["currentTime"]
     assert item.foreground(0).color() == view.detail.items["currentTime"].foreground(1).color()
     assert "bad" in item.toolTip(0)
+    model.close()
 
 
 def test_validator_dialog_flags_missing_field_and_passes_heartbeat(qtbot) -> None:

@@ -22,6 +22,11 @@ from app.station.station import Station
 from ui.inspector_model import InspectorModel
 
 RECORD_FLUSH_MS = 50
+# Under a flood (thousands of frames per flush) the table repaints less often: nobody reads
+# rows scrolling by at 20k/s, and each repaint of the followed table costs the same however
+# many rows arrived, so fewer repaints leave the event loop free.
+BUSY_BATCH = 1_000
+BUSY_FLUSH_MS = 150
 STATE_FLUSH_MS = 120
 
 
@@ -103,10 +108,11 @@ class SessionBridge(QObject):
         self._power_dirty = True
 
     def _on_cleared(self) -> None:
-        # The store dropped records: rebuild from it at the next flush. Records added until
-        # then are already in the store, so they are not queued twice.
-        self._pending.clear()
-        self._resync = True
+        # The live store trims its oldest records to bound memory; the window's capture (the
+        # model's SQLite file) keeps them. Only a store emptied on purpose empties the view.
+        if not len(self.session.store):
+            self._pending.clear()
+            self._resync = True
 
     def _on_station_added(self, station: Station) -> None:
         self._hook(station)
@@ -156,6 +162,7 @@ class SessionBridge(QObject):
             return
         batch, self._pending = self._pending, []
         self.ingested += len(batch)
+        self._record_timer.setInterval(BUSY_FLUSH_MS if len(batch) >= BUSY_BATCH else RECORD_FLUSH_MS)
         self.model.append_records(batch)
         self.recordsFlushed.emit(len(batch), self.ingested)
 

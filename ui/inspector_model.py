@@ -1,20 +1,25 @@
-"""The inspector table: a Qt model over capture records, with the filters a tester needs.
+"""The inspector table: a Qt model over a SQLite capture, with the filters a tester needs.
 
-Rows are references to `CaptureRecord`s; the cell text is built in `data()` only when a cell is
-painted, so ingesting tens of thousands of frames a second costs a list append per frame and
-one `beginInsertRows` per batch (Wireshark's packet list works the same way). Filtering is
-done here rather than in a QSortFilterProxyModel: a proxy maps every row through Python on
-each insert, which is what the ~50 ms batch budget cannot afford on a million-frame capture.
+Rows are seqs of the capture (`app/inspector/capture_db.py`); the cell text is built in
+`data()` only when a cell is painted, so ingesting tens of thousands of frames a second costs
+a queue append and an array append per frame and one `beginInsertRows` per batch (Wireshark's
+packet list works the same way). Filtering is done here rather than in a
+QSortFilterProxyModel: a proxy maps every row through Python on each insert, which is what the
+~50 ms batch budget cannot afford; a new filter is one SQL query over the capture.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from app.inspector.capture_db import CaptureDb
 from app.inspector.filters import Filter, parse_filter
 from app.inspector.records import CaptureRecord
 from ui import theme
@@ -53,6 +58,9 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 #: A CALL with no CALLRESULT / CALLERROR after this long is flagged "no answer".
 ANSWER_TIMEOUT_S = 30.0
 _CALL, _RESULT, _ERROR = 2, 3, 4
+CACHE_RECORDS = 20_000  # record objects kept: the live tail and the pages on screen
+PAGE = 256  # rows read from the capture around a row that is not cached
+PAIRS_KEPT = 400_000  # CALL/answer pairs indexed in memory; older ones are looked up in SQLite
 PairKey = tuple[str, str, str]  # (connection, observer, message id)
 
 
@@ -83,23 +91,54 @@ def version_label(version: object) -> str:
 
 
 class InspectorModel(QAbstractTableModel):
-    """All captured records, and the subset the current filter lets through."""
+    """A view over a capture database: the rows passing the current filter, as seqs.
 
-    def __init__(self, parent: Any = None) -> None:
+    Every record handed to `append_records` goes into the SQLite capture (`db`, a temp file
+    unless given); the model itself holds an array of 8-byte seqs per visible row, a bounded
+    cache of record objects (the live tail and the pages being looked at), and the CALL/answer
+    pairing of the recent part of the capture. Memory stays bounded on a million-frame
+    capture, and the garbage collector has little to walk. Changing a filter asks SQLite;
+    live records are judged by the same filter's Python predicates.
+    """
+
+    def __init__(self, parent: Any = None, *, db: CaptureDb | None = None, live: bool = True) -> None:
         super().__init__(parent)
-        self._all: list[CaptureRecord] = []
-        self._rows: list[CaptureRecord] = []
-        self._mirrors = 0  # how many of _all are CSMS-side copies (the count label says so)
+        self._db = db if db is not None else CaptureDb()
+        self._owns_db = db is None
+        self.live = live  # False: a capture file being read (its own end is "now")
+        self._rows: array[int] = array("q")
+        self._total = len(self._db)
+        self._mirrors = self._count_mirrors() if self._total else 0
+        self._cache: OrderedDict[int, CaptureRecord] = OrderedDict()
+        self._texts: dict[int, tuple[str, ...]] = {}  # seq -> the fixed cells of its row
         self._show_mirrors = False
         self._only_problems = False
         self._text = ""
         self._query: Filter | None = None  # the parsed filter language, when the text is one
         self._station: str | None = None
-        # Pairing CALL <-> answer: one dict lookup per record on append, none per painted cell.
-        self._calls: dict[PairKey, CaptureRecord] = {}
-        self._answers: dict[PairKey, CaptureRecord] = {}
+        # Pairing CALL <-> answer for the recent part of the capture (seqs); older or opened
+        # captures ask the database.
+        self._calls: dict[PairKey, int] = {}
+        self._answers: dict[PairKey, tuple[int, float | None]] = {}
+        self._paired_from = self._total + 1 if live else 1 << 62  # first seq the dicts cover
         self._closed: set[str] = set()  # connections known to be closed
-        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        end = None if live else self._db.last_time()
+        self.now: Callable[[], datetime] = (lambda: end) if end is not None else (lambda: datetime.now(UTC))
+        if self._total:
+            self._refilter()
+
+    @property
+    def db(self) -> CaptureDb:
+        return self._db
+
+    def close(self) -> None:
+        """Release the capture (a temp capture file is deleted)."""
+        if self._owns_db:
+            self._db.close()
+
+    def _count_mirrors(self) -> int:
+        self._db.flush()
+        return self._db.count(Filter(clauses=["mirror = 1"]))
 
     # ------------------------------------------------------------------ filter
 
@@ -168,19 +207,31 @@ class InspectorModel(QAbstractTableModel):
                 return False
         return self._query is None or self._query.matches(record)
 
-    def _refilter(self) -> None:
-        self.beginResetModel()
-        self._rows = self._filtered(self._all)
-        self.endResetModel()
+    def _sql_filter(self) -> Filter:
+        """The model's whole filter (mirrors, station, problems, words, query) as SQL."""
+        clauses = list(self._query.clauses) if self._query is not None else []
+        params = list(self._query.params) if self._query is not None else []
+        if not self._show_mirrors:
+            clauses.append("mirror = 0")
+        if self._station is not None:
+            clauses.append("station = ?")
+            params.append(self._station)
+        if self._only_problems:
+            clauses.append("problems IS NOT NULL OR notes IS NOT NULL")
+        if self._text:
+            clauses.append(
+                "instr(lower(coalesce(action, '') || char(10) || station || char(10)"
+                " || coalesce(message_id, '')), ?) > 0"
+            )
+            params.append(self._text)
+        return Filter(clauses=clauses, params=params)
 
-    def _filtered(self, records: Iterable[CaptureRecord]) -> list[CaptureRecord]:
-        if not self._show_mirrors and not self._only_problems and not self._text and self._query is None:
-            if self._station is None:
-                return [r for r in records if not r.mirror]
-            station = self._station
-            return [r for r in records if not r.mirror and r.station == station]
-        accepts = self.accepts
-        return [r for r in records if accepts(r)]
+    def _refilter(self) -> None:
+        self._db.flush()
+        rows = self._db.all_seqs(self._sql_filter())
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
 
     # ------------------------------------------------------------------ feeding
 
@@ -188,10 +239,19 @@ class InspectorModel(QAbstractTableModel):
         """Add a batch: one insert notification for all rows of it that pass the filter."""
         if not batch:
             return
-        self._all.extend(batch)
-        self._mirrors += sum(1 for r in batch if r.mirror)
+        db, cache = self._db, self._cache
+        accepts = self.accepts
+        visible = array("q")
+        for r in batch:
+            seq = db.append(r, r.seq or None)
+            cache[seq] = r
+            if r.mirror:
+                self._mirrors += 1
+            if accepts(r):
+                visible.append(seq)
+        self._total += len(batch)
+        self._trim_cache()
         self._index_pairs(batch)
-        visible = self._filtered(batch)
         if not visible:
             return
         first = len(self._rows)
@@ -200,15 +260,59 @@ class InspectorModel(QAbstractTableModel):
         self.endInsertRows()
 
     def set_records(self, records: Sequence[CaptureRecord]) -> None:
-        """Replace everything (the store was cleared or trimmed)."""
+        """Start a fresh capture from these records (the window opening on a running session,
+        or the live store emptied on purpose)."""
         self.beginResetModel()
-        self._all = list(records)
-        self._mirrors = sum(1 for r in self._all if r.mirror)
+        if self._owns_db and self._total:
+            self._db.close()
+            self._db = CaptureDb()
+        self._rows = array("q")
+        self._total = self._mirrors = 0
+        self._cache.clear()
+        self._texts.clear()
         self._calls.clear()
         self._answers.clear()
-        self._index_pairs(self._all)
-        self._rows = self._filtered(self._all)
+        self._paired_from = 1
         self.endResetModel()
+        self.append_records(records)
+
+    def _trim_cache(self) -> None:
+        cache = self._cache
+        excess = len(cache) - CACHE_RECORDS
+        if excess > 0:
+            for _ in range(excess + CACHE_RECORDS // 10):
+                cache.popitem(last=False)
+
+    # ------------------------------------------------------------------ records
+
+    def record(self, row: int) -> CaptureRecord:
+        return self.record_at_seq(self._rows[row], row)
+
+    def record_at_seq(self, seq: int, row: int | None = None) -> CaptureRecord:
+        record = self._cache.get(seq)
+        if record is not None:
+            return record
+        # A page around the row, so scrolling reads the database once per screenful or two.
+        if row is None:
+            seqs: Sequence[int] = [seq]
+        else:
+            seqs = [s for s in self._rows[max(0, row - PAGE // 2) : row + PAGE // 2] if s not in self._cache]
+        found = self._db.get_many(seqs)
+        if seq not in found:  # not committed yet: wait for the writer once
+            self._db.flush()
+            found = self._db.get_many(seqs)
+        self._cache.update(found)
+        self._trim_cache()
+        return found[seq]
+
+    def records(self) -> list[CaptureRecord]:
+        """The visible records, in order (reads them all: for tests and small captures)."""
+        return [self.record(row) for row in range(len(self._rows))]
+
+    def row_of(self, record: CaptureRecord) -> int:
+        """Row of a record, or -1 when it is filtered out."""
+        row = bisect_left(self._rows, record.seq)
+        return row if row < len(self._rows) and self._rows[row] == record.seq else -1
 
     # ------------------------------------------------------------------ pairing
 
@@ -219,16 +323,55 @@ class InspectorModel(QAbstractTableModel):
             if key is None:
                 continue
             if r.message_type == _CALL:
-                calls[key] = r
-            else:
-                answers.setdefault(key, r)
+                calls[key] = r.seq
+            elif key not in answers:
+                answers[key] = (r.seq, r.latency_ms)
+        if len(calls) + len(answers) > PAIRS_KEPT:
+            self._forget_old_pairs()
+
+    def _forget_old_pairs(self) -> None:
+        """Keep the newest half of the pairing; older pairs are found through the database."""
+        keep = PAIRS_KEPT // 4
+        self._calls = dict(list(self._calls.items())[-keep:])
+        self._answers = dict(list(self._answers.items())[-keep:])
+        oldest_call = next(iter(self._calls.values()), self._paired_from)
+        oldest_answer = next(iter(self._answers.values()), (self._paired_from, None))[0]
+        # A CALL from here on has its answer (if any) in `_answers`.
+        self._paired_from = max(self._paired_from, oldest_call, oldest_answer)
 
     def pair_of(self, record: CaptureRecord) -> CaptureRecord | None:
         """The answer of a CALL, or the CALL a CALLRESULT / CALLERROR answers."""
         key = pair_key(record)
         if key is None:
             return None
-        return self._answers.get(key) if record.message_type == _CALL else self._calls.get(key)
+        if record.message_type == _CALL:
+            answer = self._answers.get(key)
+            if answer is not None and answer[0] > record.seq:
+                return self.record_at_seq(answer[0])
+            if record.seq >= self._paired_from:
+                return None
+            return self._cached(self._db.find_answer(*key, after=record.seq))
+        call = self._calls.get(key)
+        if call is not None and call < record.seq:
+            return self.record_at_seq(call)
+        return self._cached(self._db.find_call(*key, before=record.seq))
+
+    def _answer_latency(self, record: CaptureRecord) -> tuple[bool, float | None]:
+        """(answered, latency) of a CALL, without building the answer's record when recent."""
+        key = pair_key(record)
+        if key is not None:
+            answer = self._answers.get(key)
+            if answer is not None and answer[0] > record.seq:
+                return True, answer[1]
+        if record.seq >= self._paired_from:
+            return False, None
+        pair = self.pair_of(record)
+        return (pair is not None), (pair.latency_ms if pair is not None else None)
+
+    def _cached(self, record: CaptureRecord | None) -> CaptureRecord | None:
+        if record is None:
+            return None
+        return self._cache.setdefault(record.seq, record)
 
     def mark_connection_closed(self, connection: str) -> None:
         """Calls still unanswered on a closed connection will never be answered."""
@@ -237,7 +380,7 @@ class InspectorModel(QAbstractTableModel):
 
     def unanswered(self, record: CaptureRecord) -> bool:
         """A CALL with no answer after ANSWER_TIMEOUT_S, or on a connection that closed."""
-        if record.message_type != _CALL or self.pair_of(record) is not None:
+        if record.message_type != _CALL or self._answer_latency(record)[0]:
             return False
         if record.connection in self._closed:
             return True
@@ -254,7 +397,7 @@ class InspectorModel(QAbstractTableModel):
 
     @property
     def total_count(self) -> int:
-        return len(self._all)
+        return self._total
 
     @property
     def mirror_count(self) -> int:
@@ -264,20 +407,6 @@ class InspectorModel(QAbstractTableModel):
     def filtering(self) -> bool:
         """True when a filter beyond the default mirror hiding is active."""
         return self._only_problems or bool(self._text) or self._query is not None or self._station is not None
-
-    def record(self, row: int) -> CaptureRecord:
-        return self._rows[row]
-
-    def records(self) -> list[CaptureRecord]:
-        """The visible records, in order (a copy)."""
-        return list(self._rows)
-
-    def row_of(self, record: CaptureRecord) -> int:
-        """Row of a record, or -1 when it is filtered out; linear, for tests and selection."""
-        for row, candidate in enumerate(self._rows):
-            if candidate is record:
-                return row
-        return -1
 
     # ------------------------------------------------------------------ Qt model API
 
@@ -298,12 +427,21 @@ class InspectorModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        # The view asks for a dozen roles per painted cell; most are answered before any lookup.
+        if role not in _ROLES or not index.isValid():
             return None
-        record = self._rows[index.row()]
+        row = index.row()
+        if not 0 <= row < len(self._rows):
+            return None
+        record = self.record(row)
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text_of(index.row(), record, col)
+            if col in _FIXED_TEXT:
+                texts = self._texts.get(record.seq)
+                if texts is None:
+                    texts = self._fixed_texts(record)
+                return texts[col]
+            return self._text_of(row, record, col)
         if role == Qt.ItemDataRole.ForegroundRole:
             if record.problems:
                 return theme.INVALID
@@ -337,6 +475,18 @@ class InspectorModel(QAbstractTableModel):
             return record
         return None
 
+    def _fixed_texts(self, r: CaptureRecord) -> tuple[str, ...]:
+        """The cells of a row that never change, built once per row while it is on screen."""
+        texts = self._texts
+        if len(texts) >= 4_096:
+            texts.clear()
+        valid = "✗" if r.problems else "⚠" if r.notes else "✓"
+        time = r.time.astimezone().strftime("%H:%M:%S.%f")[:-3]
+        row = (str(r.seq), time, "", r.station, direction_text(r), r.frame_type, r.action or "",
+               r.message_id or "", "", str(r.size), valid)  # fmt: skip
+        texts[r.seq] = row
+        return row
+
     def _text_of(self, row: int, r: CaptureRecord, col: int) -> str:
         if col == COL_SEQ:
             return str(r.seq)
@@ -345,7 +495,7 @@ class InspectorModel(QAbstractTableModel):
         if col == COL_DELTA:
             if row == 0:
                 return ""
-            delta = (r.time - self._rows[row - 1].time).total_seconds() * 1000
+            delta = (r.time - self.record(row - 1).time).total_seconds() * 1000
             if abs(delta) >= 10_000:
                 return f"+{delta / 1000:.0f} s"
             return f"+{delta:.0f} ms" if abs(delta) >= 10 else f"+{delta:.1f} ms"
@@ -363,9 +513,9 @@ class InspectorModel(QAbstractTableModel):
             if r.latency_ms is not None:
                 return f"{r.latency_ms:.1f} ms"
             if r.message_type == _CALL:
-                answer = self.pair_of(r)
-                if answer is not None:
-                    return "" if answer.latency_ms is None else f"→ {answer.latency_ms:.1f} ms"
+                answered, latency = self._answer_latency(r)
+                if answered:
+                    return "" if latency is None else f"→ {latency:.1f} ms"
                 return "no answer" if self.unanswered(r) else ""
             return ""
         if col == COL_SIZE:
@@ -376,6 +526,20 @@ class InspectorModel(QAbstractTableModel):
             return "⚠" if r.notes else "✓"
         return ""
 
+
+_FIXED_TEXT = frozenset(range(len(COLUMNS))) - {COL_DELTA, COL_LATENCY}
+_ROLES = frozenset(
+    int(role)
+    for role in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.DecorationRole,
+        RecordRole,
+    )
+)
 
 _HEADER_TIPS = {
     COL_DELTA: "Milliseconds since the row above",

@@ -22,6 +22,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -198,6 +199,7 @@ class CaptureDb:
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()  # the writer connection: flusher thread vs import
         self._seq = itertools.count(last + 1)
+        self._last_seq = last
         self._queue: deque[tuple[int, CaptureRecord]] = deque()
         self._queued = 0  # appended so far (only the appending thread writes this)
         self._written = 0  # flushed so far (only under _cond)
@@ -280,9 +282,17 @@ class CaptureDb:
 
     # --- writing ----------------------------------------------------------------------------------
 
-    def append(self, record: CaptureRecord) -> int:
-        """Queue a record; returns its capture seq. Never touches the disk; never mutates `record`."""
-        seq = next(self._seq)
+    def append(self, record: CaptureRecord, seq: int | None = None) -> int:
+        """Queue a record; returns its capture seq. Never touches the disk; never mutates `record`.
+
+        `seq` keeps the number the live store gave the record (the window shows one numbering);
+        it must be above every seq so far, else the next free one is used.
+        """
+        if seq is not None and seq > self._last_seq:
+            self._seq = itertools.count(seq + 1)
+        else:
+            seq = next(self._seq)
+        self._last_seq = seq
         self._queue.append((seq, record))
         self._queued += 1
         if len(self._queue) == BATCH:
@@ -374,6 +384,53 @@ class CaptureDb:
             [after, *f.params, limit],
         )
         return [r[0] for r in rows]
+
+    def all_seqs(self, flt: FilterLike = None) -> array[int]:
+        """Seqs of every committed matching record, in order, as a compact array (a view's rows)."""
+        f = _as_filter(flt)
+        out = array("q")
+        with self._read_lock:
+            cursor = self._reader.execute(f"SELECT seq FROM frames WHERE {f.sql} ORDER BY seq", f.params)
+            while rows := cursor.fetchmany(50_000):
+                out.extend(r[0] for r in rows)
+        return out
+
+    def get_many(self, seqs: Sequence[int]) -> dict[int, CaptureRecord]:
+        """The committed records among `seqs` (a page of a view), by seq."""
+        found: dict[int, CaptureRecord] = {}
+        for start in range(0, len(seqs), 500):
+            chunk = list(seqs[start : start + 500])
+            rows = self._query(f"{_SELECT} WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+            for row in rows:
+                found[row[0]] = row_to_record(row)
+        return found
+
+    def find_answer(
+        self, connection: str, observer: str, message_id: str, after: int
+    ) -> CaptureRecord | None:
+        """The first CALLRESULT / CALLERROR with this id on this connection after seq `after`."""
+        rows = self._query(
+            f"{_SELECT} WHERE message_id = ? AND connection = ? AND observer = ? AND type IN (3, 4)"
+            " AND seq > ? ORDER BY seq LIMIT 1",
+            [message_id, connection, observer, after],
+        )
+        return row_to_record(rows[0]) if rows else None
+
+    def find_call(
+        self, connection: str, observer: str, message_id: str, before: int
+    ) -> CaptureRecord | None:
+        """The last CALL with this id on this connection before seq `before`."""
+        rows = self._query(
+            f"{_SELECT} WHERE message_id = ? AND connection = ? AND observer = ? AND type = 2"
+            " AND seq < ? ORDER BY seq DESC LIMIT 1",
+            [message_id, connection, observer, before],
+        )
+        return row_to_record(rows[0]) if rows else None
+
+    def last_time(self) -> datetime | None:
+        """When the last committed frame was captured."""
+        rows = self._query("SELECT max(time) FROM frames", [])
+        return datetime.fromtimestamp(rows[0][0], UTC) if rows and rows[0][0] is not None else None
 
     def get(self, seq: int) -> CaptureRecord | None:
         rows = self._query(f"{_SELECT} WHERE seq = ?", [seq])

@@ -13,7 +13,7 @@ from app.signals import Signal
 
 
 class CaptureStore:
-    def __init__(self, limit: int | None = 500_000) -> None:
+    def __init__(self, limit: int | None = 20_000) -> None:
         self._records: list[CaptureRecord] = []
         self._next_seq = 1
         self.limit = limit
