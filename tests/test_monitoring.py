@@ -317,6 +317,17 @@ async def test_N02_report_on_2_0_1_has_no_event_notification_type(session: Sessi
     assert frames and all(not r.problems for r in frames)  # valid against the 2.0.1 schema
 
 
+async def test_N07_events_on_2_0_1_carry_no_severity(session: Session) -> None:
+    station = await start(session, versions=(OcppVersion.V201,))
+    [result] = await set_monitors(session, set_item("UpperThreshold", 40, severity=3))
+    assert result["status"] == "Accepted"
+    station.set_temperature(1, 45.0)
+    [event] = await wait_until(lambda: monitor_events(session))
+    assert "severity" not in event and event["eventNotificationType"] == "CustomMonitor"
+    frames = [r for r in session.store if r.action == "NotifyEvent" and r.message_type == 2]
+    assert all(not r.problems for r in frames)
+
+
 async def test_N03_monitoring_base(session: Session) -> None:
     station = await start(session)
     await set_monitors(session, set_item("Delta", 2, severity=7))

@@ -82,7 +82,6 @@ _THRESHOLDS: Final = frozenset({MonitorType.UPPER_THRESHOLD, MonitorType.LOWER_T
 _TARGETS: Final = frozenset({MonitorType.TARGET_DELTA, MonitorType.TARGET_DELTA_RELATIVE})
 _PERIODIC: Final = frozenset({MonitorType.PERIODIC, MonitorType.PERIODIC_CLOCK_ALIGNED})
 _NUMERIC: Final = frozenset({DataType.DECIMAL, DataType.INTEGER})
-_TYPES_2_0_1: Final = frozenset(MonitorType) - _TARGETS
 #: monitoringCriteria of GetMonitoringReport -> monitor types it selects (N02.FR.12-14, FR.23).
 CRITERIA: Final[dict[str, frozenset[MonitorType]]] = {
     "ThresholdMonitoring": _THRESHOLDS,
@@ -387,8 +386,6 @@ class StationMonitoring:
         ch = definition.characteristics
         if not ch.supports_monitoring:
             return f"{definition.label} does not support monitoring"
-        if self.station.version is OcppVersion.V201 and kind not in _TYPES_2_0_1:
-            return f"{kind} is an OCPP 2.1 monitor type"
         numeric = ch.data_type in _NUMERIC
         if kind in _THRESHOLDS and not numeric:
             return f"{kind} needs a numeric variable; {definition.label} is {ch.data_type.value}"
