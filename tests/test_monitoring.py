@@ -353,6 +353,17 @@ async def test_N03_monitoring_base(session: Session) -> None:
     assert origins((await report(session, 3))[1]) == {"HardWiredMonitor", "PreconfiguredMonitor"}  # FR.04
 
 
+async def test_N03_reactivated_preconfigured_monitor_judges_the_current_value(session: Session) -> None:
+    station = await start(session)
+    await call(session, "SetMonitoringBase", {"monitoringBase": "HardWiredOnly"})
+    station.set_temperature(1, 80.0)  # above the preconfigured 70 °C, below the hard-wired 90 °C
+    await asyncio.sleep(0.3)
+    assert monitor_events(session) == []
+    await call(session, "SetMonitoringBase", {"monitoringBase": "FactoryDefault"})
+    [event] = await wait_until(lambda: monitor_events(session))
+    assert event["eventNotificationType"] == "PreconfiguredMonitor" and event["trigger"] == "Alerting"
+
+
 # --------------------------------------------------------------------------- persistence, offline
 
 

@@ -525,20 +525,20 @@ class StationHandlers:
     # ------------------------------------------------------------------ N: monitoring
 
     def on_SetVariableMonitoring(self, payload: dict[str, Any]) -> dict[str, Any]:
-        monitoring = self.station.monitoring
-        answer = monitoring.set_variable_monitoring(payload)
-
-        async def check() -> None:  # a new boundary may already be crossed (N07.FR.11)
-            monitoring.check_all()
-
-        self.after(check)
+        answer = self.station.monitoring.set_variable_monitoring(payload)
+        self.after(self._check_monitors)  # a new boundary may already be crossed (N07.FR.11)
         return answer
 
     def on_ClearVariableMonitoring(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.station.monitoring.clear_variable_monitoring(payload)
 
     def on_SetMonitoringBase(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.station.monitoring.set_monitoring_base(payload)
+        answer = self.station.monitoring.set_monitoring_base(payload)
+        self.after(self._check_monitors)  # reactivated monitors judge the values of now
+        return answer
+
+    async def _check_monitors(self) -> None:
+        self.station.monitoring.check_all()
 
     def on_SetMonitoringLevel(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.station.monitoring.set_monitoring_level(payload)
