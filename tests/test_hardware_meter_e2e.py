@@ -187,3 +187,14 @@ async def test_rtu_meter_over_a_pseudo_terminal_pair_drives_the_transaction(sess
     finally:
         await meter_server.stop()
         link.close()
+
+
+async def test_a_meter_that_never_answered_says_why_and_drives_nothing(session: Session) -> None:
+    station = await start_station(session)
+    meter = session.hardware.add_meter(
+        MeterConfig("rs485", transport="rtu", serial_port="/dev/ttyUSB-missing", station_id="CB-HW")
+    )
+    assert not await meter.poll()
+    assert meter.status == MeterStatus.UNREACHABLE
+    assert meter.detail == "no serial port /dev/ttyUSB-missing: is the USB-RS485 adapter plugged in?"
+    assert station.evses[1].electrics.external is None  # the simulation goes on

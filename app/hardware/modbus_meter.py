@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -99,6 +100,17 @@ def to_external(values: dict[str, float], *, stale: bool = False) -> ExternalVal
     )
 
 
+def _check_serial_port(port: str) -> None:
+    """Why a serial port cannot be opened, in words that say what to do (pymodbus only says no)."""
+    if not os.path.exists(port):
+        raise MeterReadError(f"no serial port {port}: is the USB-RS485 adapter plugged in?")
+    if not os.access(port, os.R_OK | os.W_OK):
+        raise MeterReadError(
+            f"permission denied on {port}: add yourself to its group "
+            "(sudo usermod -aG dialout $USER, then log in again)"
+        )
+
+
 class ModbusMeter:
     """Polls one meter; `on_values` receives every good reading and, on failures, the stale one."""
 
@@ -131,7 +143,7 @@ class ModbusMeter:
 
     def start(self) -> None:
         if self._task is None:
-            self._set(MeterStatus.CONNECTING, self.config.address)
+            self._set(MeterStatus.CONNECTING, "")
             self._task = asyncio.ensure_future(self._poll_forever())
 
     async def stop(self) -> None:
@@ -205,6 +217,7 @@ class ModbusMeter:
                 cfg.host, port=cfg.port, timeout=cfg.timeout_s, retries=0, reconnect_delay=0
             )
         else:
+            _check_serial_port(cfg.serial_port)
             client = AsyncModbusSerialClient(
                 cfg.serial_port,
                 baudrate=cfg.baudrate,
@@ -216,7 +229,7 @@ class ModbusMeter:
             )
         self._client = client
         if not await client.connect():
-            raise MeterReadError(f"cannot connect to {cfg.address}")
+            raise MeterReadError("cannot connect (refused, unreachable or port busy)")
         return client
 
     def _why(self, exc: BaseException) -> str:
@@ -237,7 +250,7 @@ class ModbusMeter:
 
     def _failed(self, why: str) -> None:
         if self.external is None:  # never read: nothing to keep
-            self._set(MeterStatus.UNREACHABLE, f"{self.config.address}: {why}")
+            self._set(MeterStatus.UNREACHABLE, why)
             return
         self.external = to_external(self.values, stale=True)
         since = time.strftime("%H:%M:%S", time.localtime(self.last_ok_at)) if self.last_ok_at else "?"
