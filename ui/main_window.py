@@ -45,10 +45,11 @@ from ui.csms_console import CsmsConsole
 from ui.device_model_view import DeviceModelDialog
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
-from ui.intercept_panel import InterceptPanel
 from ui.plot_view import TAB_STYLE, PowerPlotView
-from ui.proxy_page import ProxyPage
+from ui.intercept_panel import InterceptPanel
 from ui.sequence_view import SequenceView
+from ui.proxy_page import ProxyPage
+from ui.scenario_page import ScenarioPage
 from ui.station_dialog import StationDialog, next_free_id, with_identity
 from ui.station_list import StationListPane
 from ui.station_panel import StationsPane
@@ -138,6 +139,11 @@ class MainWindow(QMainWindow):
         self.proxy_page = ProxyPage(session, self.runner)
         self.tabs.addTab(self.proxy_page, "Proxy")
         tools.addAction("Proxy…").triggered.connect(lambda: self.show_tab(self.proxy_page))
+        self.scenario_page = ScenarioPage(session, self.runner, caption_host=self)
+        self.tabs.addTab(self.scenario_page, "Scenarios")
+        self.scenario_page.stationFocused.connect(self.station_list.select)
+        tools.addAction("Run a scenario…").triggered.connect(lambda: self.show_tab(self.scenario_page))
+        tools.addAction("Record a scenario").triggered.connect(self.scenario_page.toggle_recording)
         self.frames_label = QLabel("0 frames captured")
         self.rate_label = QLabel("0.0 frames/s")
         for label in (self.rate_label, self.frames_label):

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scenarios.controls import controls_for
 from app.station.evse import ChargingState, ConnectorStatus, Evse
 from app.station.station import LinkState, Station
 from ui import theme
@@ -355,14 +356,14 @@ class EvseCard(QFrame):
     def _toggle_plug(self) -> None:
         evse_id = self.evse.evse_id
         if self.evse.plugged:
-            self.runner.run(self.station.unplug(evse_id), f"Unplug EVSE {evse_id}")
+            self.runner.run(controls_for(self.station).unplug(evse_id), f"Unplug EVSE {evse_id}")
         else:
             connector_id = int(self.connector.currentData() or 1)
             choice = self.next_ev
             self._plugged_name = choice.name
             ev = choice.make(self.station.now())
             self.runner.run(
-                self.station.plug(evse_id, connector_id=connector_id, ev=ev),
+                controls_for(self.station).plug(evse_id, connector_id=connector_id, ev=ev),
                 f"Plug in EVSE {evse_id} ({choice.name.lower()} EV)",
             )
 
@@ -387,7 +388,7 @@ class EvseCard(QFrame):
         evse_id = self.evse.evse_id
         faulted = self.evse.faulted
         self.runner.run(
-            self.station.set_fault(evse_id, not faulted),
+            controls_for(self.station).set_fault(evse_id, not faulted),
             f"{'Clear fault on' if faulted else 'Inject fault on'} EVSE {evse_id}",
         )
 
@@ -422,7 +423,8 @@ class EvseCard(QFrame):
             self.card.setFocus()
             return
         self.runner.run(
-            self.station.tap(token, self.evse.evse_id), f"Tap card {token} at EVSE {self.evse.evse_id}"
+            controls_for(self.station).tap(token, self.evse.evse_id),
+            f"Tap card {token} at EVSE {self.evse.evse_id}",
         )
 
     # ------------------------------------------------------------------ view
@@ -661,12 +663,12 @@ class StationPanel(QWidget):
     def _toggle_network(self) -> None:
         cut = self.station.network_cut
         self.runner.run(
-            self.station.set_network(cut),
+            controls_for(self.station).set_network(cut),
             f"{'Restore' if cut else 'Cut'} the network of {self.station.station_id}",
         )
 
     def _reboot(self) -> None:
-        self.runner.run(self.station.reboot(), f"Reboot {self.station.station_id}")
+        self.runner.run(controls_for(self.station).reboot(), f"Reboot {self.station.station_id}")
 
     def set_password_needed(self, needed: bool) -> None:
         self.password_needed = needed
