@@ -52,6 +52,7 @@ from ui.csms_form import PayloadForm
 from ui.tasks import TaskRunner
 
 POLL_MS = 300
+RAW_PAUSE_MS = 250
 OK_COLOUR = "#1e7a3c"
 REFUSED_COLOUR = "#a86400"  # a CALLRESULT that says no (Rejected, NotSupported…)
 ERROR_COLOUR = "#c62828"
@@ -199,7 +200,12 @@ class CsmsConsole(QWidget):
         self.raw = QPlainTextEdit()
         self.raw.setFont(theme.monospace())
         self.raw.setToolTip("The request payload as JSON: exactly what is sent")
-        self.raw.textChanged.connect(self._on_raw_changed)
+        self.raw.textChanged.connect(self._on_raw_typed)
+        # Typing is followed after a pause, not per key: a big request takes a while to show.
+        self.raw_pause = QTimer(self)
+        self.raw_pause.setSingleShot(True)
+        self.raw_pause.setInterval(RAW_PAUSE_MS)
+        self.raw_pause.timeout.connect(self._on_raw_changed)
         self.fit_note = QLabel(
             "Part of this JSON cannot be shown in the form (a wrong type or an unknown field). "
             "This JSON is what will be sent; an edit in the form replaces it."
@@ -413,8 +419,14 @@ class CsmsConsole(QWidget):
         self.set_raw_text(json.dumps(payload, indent=2, ensure_ascii=False))
 
     def set_raw_text(self, text: str) -> None:
-        """Replace the JSON text (what the Raw JSON tab shows); the form follows."""
+        """Replace the JSON text (what the Raw JSON tab shows); the form follows at once."""
         self.raw.setPlainText(text)
+        self.raw_pause.stop()
+        self._on_raw_changed()
+
+    def _on_raw_typed(self) -> None:
+        if not self._syncing:
+            self.raw_pause.start()
 
     def _on_form_changed(self) -> None:
         if self.form is None or self._syncing:

@@ -59,8 +59,9 @@ async def _scenario(window: object, out: Path) -> None:
     console.select_action("SetChargingProfile")
     console.set_payload(PROFILE)
     console.history_table.selectRow(len(console.history) - 1)
+    await asyncio.sleep(1.0)  # the EVSE card picks up the new limit
     window.bridge.flush()
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.1)
     window.grab().save(str(out))
     print(f"saved {out}")
 
