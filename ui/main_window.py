@@ -45,11 +45,11 @@ from ui.csms_console import CsmsConsole
 from ui.device_model_view import DeviceModelDialog
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
-from ui.plot_view import TAB_STYLE, PowerPlotView
 from ui.intercept_panel import InterceptPanel
-from ui.sequence_view import SequenceView
+from ui.plot_view import TAB_STYLE, PowerPlotView
 from ui.proxy_page import ProxyPage
 from ui.scenario_page import ScenarioPage
+from ui.sequence_view import SequenceView
 from ui.station_dialog import StationDialog, next_free_id, with_identity
 from ui.station_list import StationListPane
 from ui.station_panel import StationsPane
