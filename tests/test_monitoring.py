@@ -442,6 +442,19 @@ def test_validate_reports_the_lint_per_version(
 async def test_our_monitoring_traffic_lints_clean(session: Session) -> None:
     station = await start(session)
     await set_monitors(session, set_item("UpperThreshold", 40, severity=3))
+    refused = await set_monitors(  # refusals with statusInfo are valid traffic too
+        session,
+        set_item("UpperThreshold", 41, severity=3),
+        set_item("Delta", 1, id=4242),
+        set_item("UpperThreshold", 400),
+        set_item("UpperThreshold", 95, severity=1, id=1),
+        set_item("Delta", 1) | {"variable": {"name": "Problem"}, "id": 1},
+        set_item("UpperThreshold", 1) | {"variable": {"name": "Problem"}},
+    )
+    assert [r["status"] for r in refused] == [
+        "Duplicate", "Rejected", "Rejected", "Rejected", "Rejected", "UnsupportedMonitorType"
+    ]
+    await call(session, "ClearVariableMonitoring", {"id": [1, 4242]})
     await report(session, 3)
     station.set_temperature(1, 45.0)
     await wait_until(lambda: monitor_events(session))

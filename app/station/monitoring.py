@@ -341,7 +341,7 @@ class StationMonitoring:
             old = next((m for m in self._active if m.id == wanted_id), None)
             if old is None:
                 missing = f"no monitor with id {wanted_id}"
-                return _status(item, "Rejected", "UnknownMonitor", missing)  # N04.FR.13
+                return _status(item, "Rejected", "NotFound", missing)  # N04.FR.13
             if old.key != (component.key, variable.key):
                 moved = "a monitor cannot move to another variable"
                 return _status(item, "Rejected", "InvalidValue", moved)  # N04.FR.16
@@ -358,7 +358,7 @@ class StationMonitoring:
         )
         if clash is not None:
             same = f"monitor {clash.id} has this type and severity"
-            return _status(item, "Duplicate", "DuplicateMonitor", same)  # N04.FR.10
+            return _status(item, "Duplicate", "InvalidValue", same)  # N04.FR.10
         if wanted_id is None:
             monitor_id, self._next_id = self._next_id, self._next_id + 1  # N04.FR.11
         else:
