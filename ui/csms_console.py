@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -242,6 +242,9 @@ class CsmsConsole(QWidget):
         self.send_button.setProperty("primary", True)
         self.send_button.setDefault(True)
         self.send_button.clicked.connect(lambda: self.send())
+        send_key = QShortcut(QKeySequence("Ctrl+Return"), self)
+        send_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        send_key.activated.connect(lambda: self.send_button.isEnabled() and self.send())
         buttons.addWidget(self.reset_button)
         buttons.addStretch(1)
         buttons.addWidget(self.send_anyway_button)
@@ -520,7 +523,7 @@ class CsmsConsole(QWidget):
         elif self.problems:
             tip = "The request breaks the schema: fix it, or use Send anyway"
         else:
-            tip = f"Send {self.action} to {station}"
+            tip = f"Send {self.action} to {station} (Ctrl+Enter)"
         self.send_button.setToolTip(tip)
 
     # ================================================================== sending
