@@ -402,7 +402,6 @@ class Station(TransactionFlow):
             return
         self._set_state(LinkState.ONLINE)
         self._queue_wake.set()
-        self.monitoring.check_all()  # thresholds that cleared while offline or rebooting (N07.FR.14)
         self.security.wake()
         self.certificates.renew_if_expiring()
         self.monitoring.check_all()  # thresholds that cleared while offline or rebooting (N07.FR.14)
