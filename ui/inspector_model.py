@@ -207,6 +207,10 @@ class InspectorModel(QAbstractTableModel):
                 return False
         return self._query is None or self._query.matches(record)
 
+    def current_filter(self) -> Filter:
+        """What the table shows, as a filter over its capture (exports use it)."""
+        return self._sql_filter()
+
     def _sql_filter(self) -> Filter:
         """The model's whole filter (mirrors, station, problems, words, query) as SQL."""
         clauses = list(self._query.clauses) if self._query is not None else []

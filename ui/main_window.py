@@ -39,10 +39,12 @@ from app.station.station import LinkState, Station
 from ui import theme
 from ui import workspace as ws
 from ui.bridge import SessionBridge
+from ui.capture_files import CaptureFiles
 from ui.composer import ComposerDialog
 from ui.csms_bar import CsmsBar
 from ui.csms_console import CsmsConsole
 from ui.device_model_view import DeviceModelDialog
+from ui.hardware_page import HardwarePage
 from ui.inspector_model import InspectorModel
 from ui.inspector_view import InspectorView
 from ui.intercept_panel import InterceptPanel
@@ -124,10 +126,11 @@ class MainWindow(QMainWindow):
         body_layout.addWidget(self.splitter)
         layout.addWidget(body, 1)
         self.setCentralWidget(central)
+        self.capture_files = CaptureFiles(self, self.model, self.runner)
+        self.capture_files.install(self.menuBar().addMenu("&File"))
         tools = self.menuBar().addMenu("&Tools")
         self.validate_action = tools.addAction("Validate a frame…")
         self.validate_action.triggered.connect(self.inspector.open_validator)
-
         # Fault injection and the proxy: a tab each, and a way there from the Tools menu.
         self.composer: ComposerDialog | None = None
         self.compose_action = tools.addAction("Compose a raw frame…")
@@ -139,11 +142,14 @@ class MainWindow(QMainWindow):
         self.proxy_page = ProxyPage(session, self.runner)
         self.tabs.addTab(self.proxy_page, "Proxy")
         tools.addAction("Proxy…").triggered.connect(lambda: self.show_tab(self.proxy_page))
+        self.hardware_page = HardwarePage(session, self.runner)
+        self.tabs.addTab(self.hardware_page, "Hardware")
         self.scenario_page = ScenarioPage(session, self.runner, caption_host=self)
         self.tabs.addTab(self.scenario_page, "Scenarios")
         self.scenario_page.stationFocused.connect(self.station_list.select)
         tools.addAction("Run a scenario…").triggered.connect(lambda: self.show_tab(self.scenario_page))
         tools.addAction("Record a scenario").triggered.connect(self.scenario_page.toggle_recording)
+
         self.frames_label = QLabel("0 frames captured")
         self.rate_label = QLabel("0.0 frames/s")
         for label in (self.rate_label, self.frames_label):
@@ -229,11 +235,11 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Stop everything the window started; safe to call twice."""
         self._tick.stop()
-        self.stations.stop_ticking()
         self.intercept_panel.close_panel()
         self.proxy_page.close_page()
         if self.composer is not None:
             self.composer.close()
+        self.stations.stop_ticking()
         self.power_view.stop()
         for dialog in list(self.device_models.values()):
             dialog.view.stop()
@@ -242,6 +248,8 @@ class MainWindow(QMainWindow):
         await self.runner.cancel_all()
         await self.session.stop()
         self.bridge.close()
+        self.capture_files.close_all()
+        self.model.close()
         # Let tasks the core just cancelled run their last step before the loop goes away.
         for _ in range(3):
             await asyncio.sleep(0)
@@ -452,8 +460,6 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()
         return dialog
 
-    async def _then_save(self, coro: object) -> None:
-        await coro  # type: ignore[misc]
     def show_tab(self, page: QWidget) -> None:
         self.tabs.setCurrentWidget(page)
         if page is self.intercept_panel:
@@ -475,6 +481,8 @@ class MainWindow(QMainWindow):
             self.composer.deleteLater()
             self.composer = None
 
+    async def _then_save(self, coro: object) -> None:
+        await coro  # type: ignore[misc]
         self.save_workspace()
 
     # ================================================================== workspace

@@ -242,19 +242,32 @@ class CaptureDb:
         if tuple(columns) != COLUMNS:
             raise CaptureFileError(f"{self.path}: the frames table has unexpected columns")
 
-    def save_as(self, path: str | Path) -> Path:
-        """A consistent copy of the capture (flushed first) at `path`; this db stays where it is."""
+    def save_as(self, path: str | Path, progress: Progress | None = None) -> Path:
+        """A consistent copy of the capture (flushed first) at `path`; this db stays where it is.
+
+        The copy reads through a connection of its own (WAL lets it run beside the writer and
+        the views' reads), page batch by page batch; `progress` gets (pages copied, pages).
+        """
         target = Path(path)
+        if target.resolve() == self.path.resolve():
+            raise CaptureFileError(f"{target}: that is the capture being saved")
         self.flush()
-        if target.exists():
-            target.unlink()
-        dest = sqlite3.connect(target)
+        partial = target.with_name(target.name + ".part")
+        partial.unlink(missing_ok=True)
+        source = _connect(self.path)
+        dest = sqlite3.connect(partial)
         try:
-            with self._read_lock:
-                self._reader.backup(dest)
+
+            def step(_status: int, remaining: int, total: int) -> None:
+                if progress is not None:
+                    progress(total - remaining, total)
+
+            source.backup(dest, pages=2_048, progress=step)
             dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
         finally:
             dest.close()
+            source.close()
+        partial.replace(target)  # never a half-written file under the user's name
         return target
 
     def close(self) -> None:
@@ -429,8 +442,19 @@ class CaptureDb:
 
     def last_time(self) -> datetime | None:
         """When the last committed frame was captured."""
-        rows = self._query("SELECT max(time) FROM frames", [])
-        return datetime.fromtimestamp(rows[0][0], UTC) if rows and rows[0][0] is not None else None
+        span = self.time_span()
+        return span[1] if span is not None else None
+
+    def time_span(self) -> tuple[datetime, datetime] | None:
+        """When the first and the last committed frames were captured."""
+        first, last = self._query("SELECT min(time), max(time) FROM frames", [])[0]
+        if first is None:
+            return None
+        return datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+
+    def stations(self) -> list[str]:
+        """The stations the capture has frames of, sorted."""
+        return [r[0] for r in self._query("SELECT DISTINCT station FROM frames ORDER BY station", [])]
 
     def get(self, seq: int) -> CaptureRecord | None:
         rows = self._query(f"{_SELECT} WHERE seq = ?", [seq])

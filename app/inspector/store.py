@@ -1,7 +1,8 @@
-"""In-memory capture store: an append-only list of records with an `added` signal.
+"""The live capture: every record goes through `append` and out through the `added` signal.
 
-Kept deliberately simple for now (issue 5 moves it onto SQLite for million-frame captures);
-its interface — append, len, index, slice, `added` — is what the window and CLI rely on.
+It keeps only the newest records in memory (a tail, for live views such as the sequence
+diagram); the whole capture lives in SQLite (app/inspector/capture_db.py: the window's
+inspector) or in a JSON Lines file (`--capture` on the command line).
 """
 
 from __future__ import annotations
