@@ -265,6 +265,8 @@ async def test_N04_hard_wired_is_fixed_and_a_changed_preconfigured_becomes_custo
 
     answer = await call(session, "ClearVariableMonitoring", {"id": [hard, pre, 999]})
     assert [r["status"] for r in answer["clearMonitoringResult"]] == ["Rejected", "Accepted", "NotFound"]
+    _, entries = await report(session, 3)
+    assert pre not in {vm["id"] for *_, vm in flat(entries)}  # cleared, the factory setting not back
 
 
 async def test_N04_N06_item_limits_are_ocpp_errors(session: Session) -> None:

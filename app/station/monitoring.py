@@ -441,7 +441,8 @@ class StationMonitoring:
                     {"id": monitor_id, "status": "Rejected", "statusInfo": {"reasonCode": "ReadOnly"}}
                 )  # N06.FR.03
             else:
-                if self._custom.pop(monitor_id, None) is None:
+                self._custom.pop(monitor_id, None)
+                if any(m.id == monitor_id for m in self._factory):  # back with SetMonitoringBase only
                     self._cleared_factory.add(monitor_id)
                 results.append({"id": monitor_id, "status": "Accepted"})  # N06.FR.01
         self._reindex()
