@@ -82,6 +82,7 @@ def test_filter_language_pairing_and_validator(qtbot, loop: asyncio.AbstractEven
 
             # Pairing: from the Started CALL to its CALLRESULT (same id, same connection) and back.
             call = _started(model)[0]
+            await wait_until(lambda: model.pair_of(call) is not None, 5, "the CALLRESULT in the table")
             assert view.select_record(call)
             assert view.detail.pair_button.isEnabled() and view.detail.pair_button.text() == "Go to answer"
             qtbot.mouseClick(view.detail.pair_button, Qt.MouseButton.LeftButton)

@@ -132,8 +132,14 @@ class SessionBridge(QObject):
         if id(station) in self._station_hooks:
             return
 
+        was_online = [station.online]
+
         def on_state(_: Station, station: Station = station) -> None:
             self._dirty_stations[id(station)] = station
+            if was_online[0] and not station.online:
+                # Its CALLs still waiting will never be answered: the table says so at once.
+                self.model.mark_connection_closed(f"{station.station_id}@station", self.session.clock.now())
+            was_online[0] = station.online
 
         def on_evse(evse: Evse, station: Station = station) -> None:
             self._dirty_evses[(id(station), evse.evse_id)] = (station, evse)

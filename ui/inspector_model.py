@@ -121,7 +121,8 @@ class InspectorModel(QAbstractTableModel):
         self._calls: dict[PairKey, int] = {}
         self._answers: dict[PairKey, tuple[int, float | None]] = {}
         self._paired_from = self._total + 1 if live else 1 << 62  # first seq the dicts cover
-        self._closed: set[str] = set()  # connections known to be closed
+        # connection name -> when it last closed (a station reconnects under the same name)
+        self._closed: dict[str, datetime] = {}
         end = None if live else self._db.last_time()
         self.now: Callable[[], datetime] = (lambda: end) if end is not None else (lambda: datetime.now(UTC))
         if self._total:
@@ -377,16 +378,17 @@ class InspectorModel(QAbstractTableModel):
             return None
         return self._cache.setdefault(record.seq, record)
 
-    def mark_connection_closed(self, connection: str) -> None:
-        """Calls still unanswered on a closed connection will never be answered."""
-        self._closed.add(connection)
+    def mark_connection_closed(self, connection: str, at: datetime | None = None) -> None:
+        """Calls still unanswered when their connection closed will never be answered."""
+        self._closed[connection] = at or self.now()
         self._repaint_latency()
 
     def unanswered(self, record: CaptureRecord) -> bool:
         """A CALL with no answer after ANSWER_TIMEOUT_S, or on a connection that closed."""
         if record.message_type != _CALL or self._answer_latency(record)[0]:
             return False
-        if record.connection in self._closed:
+        closed = self._closed.get(record.connection)
+        if closed is not None and record.time <= closed:
             return True
         return (self.now() - record.time).total_seconds() >= ANSWER_TIMEOUT_S
 
