@@ -122,3 +122,55 @@ def test_sequence_tab_draws_a_charge_marks_a_bad_frame_and_exports(
             await window.shutdown()
 
     loop.run_until_complete(scenario())
+
+
+def test_sequence_reads_older_frames_from_the_capture_once_the_live_store_let_them_go(qtbot) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.inspector.records import CaptureRecord
+    from ui.bridge import SessionBridge
+    from ui.inspector_model import InspectorModel
+
+    session = Session()
+    session.store.limit = 50  # the live tail keeps ~50 frames; the window's capture keeps all
+    model = InspectorModel()
+    bridge = SessionBridge(session, model)
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    try:
+        for n in range(700):
+            session.capture(
+                CaptureRecord(
+                    time=t0 + timedelta(seconds=n),
+                    connection="CB-OLD@station",
+                    station="CB-OLD",
+                    sender="station",
+                    observer="station",
+                    version="ocpp2.1",
+                    raw=f'[2,"h{n}","Heartbeat",{{}}]',
+                    message_type=2,
+                    action="Heartbeat",
+                    message_id=f"h{n}",
+                )
+            )
+        bridge.flush()
+        model.db.flush()
+        assert len(session.store) < 60
+        view = SequenceView(session.store, history=lambda: model.db)
+        qtbot.addWidget(view)
+        view.set_stations(["CB-OLD"])
+        view.last_n.setValue(300)
+        assert len(view.rows) == 300 and view.dropped == 0
+        assert view.rows[0].record.message_id == "h400" and view.rows[-1].record.message_id == "h699"
+        # A time range wholly before the live tail: all from the capture.
+        view.range_radio.setChecked(True)
+        view.from_edit.setDateTime(t0 + timedelta(seconds=10))
+        view.to_edit.setDateTime(t0 + timedelta(seconds=19))
+        assert [r.record.message_id for r in view.rows] == [f"h{n}" for n in range(10, 20)]
+        # The whole capture: capped, and the note says how many were left out.
+        view.from_edit.setDateTime(t0)
+        view.to_edit.setDateTime(t0 + timedelta(hours=1))
+        assert len(view.rows) == MAX_ARROWS and view.dropped == 700 - MAX_ARROWS
+        assert str(700 - MAX_ARROWS) in view.note()
+    finally:
+        bridge.close()
+        model.close()

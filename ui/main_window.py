@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.tabs.setStyleSheet(TAB_STYLE)
         self.tabs.addTab(self.inspector, "Inspector")
         self.tabs.addTab(self.power_view, "Power")
-        self.sequence_view = SequenceView(session.store)
+        self.sequence_view = SequenceView(session.store, history=lambda: self.model.db)
         self.tabs.addTab(self.sequence_view, "Sequence")
         self.csms_console = CsmsConsole(session, self.runner, running=lambda: self.csms_bar.running)
         self.tabs.addTab(self.csms_console, "CSMS console")

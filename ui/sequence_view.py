@@ -13,7 +13,7 @@ exposed rectangle, and at most `MAX_ARROWS` rows are laid out (with a note sayin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +61,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.inspector.capture_db import CaptureDb
 from app.inspector.records import CaptureRecord
 from app.inspector.store import CaptureStore
 from ui import theme
@@ -521,11 +522,20 @@ class SequenceHeader(QWidget):
 class SequenceView(QWidget):
     """Controls (station, last N or from/to, Follow live, export) over the scrolling canvas."""
 
-    def __init__(self, store: CaptureStore, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: CaptureStore,
+        parent: QWidget | None = None,
+        *,
+        history: Callable[[], CaptureDb] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        # The live store keeps only the newest frames; older ones are read from the capture.
+        self.history = history
         self.rows: list[SequenceRow] = []
         self.dropped = 0
+        self._older = 0
 
         self.station_combo = QComboBox()
         self.station_combo.setMinimumWidth(140)
@@ -640,13 +650,44 @@ class SequenceView(QWidget):
         self.from_edit.setEnabled(not last)
         self.to_edit.setEnabled(not last)
         if not last:
-            records = [r for r in self.store.records() if r.station == self.station_combo.currentText()]
+            records = self._frames(Selection(self.station_combo.currentText(), last_n=None))
             if records:
                 for edit, when in ((self.from_edit, records[0].time), (self.to_edit, records[-1].time)):
                     edit.blockSignals(True)
                     edit.setDateTime(when)
                     edit.blockSignals(False)
         self.refresh()
+
+    def _frames(self, selection: Selection) -> list[CaptureRecord]:
+        """The selected station's frames: the live tail, preceded by older ones from the capture
+        when the tail alone does not cover the selection. Sets `_older`: matching frames older
+        than those returned."""
+        self._older = 0
+        station = selection.station
+        tail = [r for r in self.store.records() if not r.mirror and r.station == station]
+        if self.history is None or station is None or not len(self.store):
+            return tail
+        last_n = selection.last_n
+        if selection.start is not None or selection.end is not None:
+            in_range = sum(
+                1
+                for r in tail
+                if (selection.start is None or r.time >= selection.start)
+                and (selection.end is None or r.time <= selection.end)
+            )
+            want = MAX_ARROWS + 1 - in_range
+        else:
+            want = min(selection.last_n or MAX_ARROWS, MAX_ARROWS + 1) - len(tail)
+        if want <= 0:
+            return tail
+        older, total = self.history().station_frames(
+            station, before_seq=self.store[0].seq, start=selection.start, end=selection.end, limit=want
+        )
+        if last_n is None:
+            self._older = max(0, total - len(older))  # in the range, beyond the arrows drawn
+        else:
+            self._older = max(0, min(total + len(tail), last_n) - len(older) - len(tail))
+        return older + tail
 
     def selection(self) -> Selection:
         station = self.station_combo.currentText() or None
@@ -666,7 +707,9 @@ class SequenceView(QWidget):
     def refresh(self) -> None:
         self._pending.stop()
         selection = self.selection()
-        self.rows, self.dropped = build_rows(self.store.records(), selection)
+        frames = self._frames(selection)
+        self.rows, dropped = build_rows(frames, selection)
+        self.dropped = dropped + self._older
         width = max(self.scroll.viewport().width(), MIN_WIDTH)
         self.canvas.set_rows(self.rows, selection.station or "Station", self.note(), width)
         self.header.update()
@@ -713,4 +756,5 @@ def _utc(when: datetime, *, ceil: bool = False) -> datetime:
     from datetime import UTC, timedelta
 
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when + timedelta(seconds=1) if ceil else when
+    # The editors show whole seconds: "to 10:00:19" means up to the end of that second.
+    return when + timedelta(seconds=1, microseconds=-1) if ceil else when

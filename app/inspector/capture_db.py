@@ -452,6 +452,31 @@ class CaptureDb:
             return None
         return datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
 
+    def station_frames(
+        self,
+        station: str,
+        *,
+        before_seq: int,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1_000,
+    ) -> tuple[list[CaptureRecord], int]:
+        """(the newest `limit` frames of a station before `before_seq` in the time range, oldest
+        first; how many matched in all). Capture-side copies (mirrors) are left out."""
+        where = "station = ? AND mirror = 0 AND seq < ?"
+        params: list[Any] = [station, before_seq]
+        if start is not None:
+            where += " AND time >= ?"
+            params.append(start.timestamp())
+        if end is not None:
+            where += " AND time <= ?"
+            params.append(end.timestamp())
+        rows = self._query(f"{_SELECT} WHERE {where} ORDER BY seq DESC LIMIT ?", [*params, limit])
+        total = len(rows)
+        if total == limit:
+            total = int(self._query(f"SELECT count(*) FROM frames WHERE {where}", params)[0][0])
+        return [row_to_record(r) for r in reversed(rows)], total
+
     def stations(self) -> list[str]:
         """The stations the capture has frames of, sorted."""
         return [r[0] for r in self._query("SELECT DISTINCT station FROM frames ORDER BY station", [])]
