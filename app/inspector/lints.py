@@ -863,26 +863,34 @@ def _name(node: Any) -> Any:
 
 
 def _walk(node: dict[str, Any], parent: str, v21: bool, out: _Out) -> None:
-    """R9 timestamps, R10 placeholders, R26 appendix values in one pass over a payload."""
+    """R9 timestamps, R10 placeholders, R26 appendix values in one pass over a payload.
+
+    Runs on every live frame: a date is recognised by its shape before any regex runs, and
+    only the few keys that carry appendix values are looked up.
+    """
     for key, value in node.items():
-        if isinstance(value, str):
-            if _DATE_PREFIX.match(value):
+        kind = type(value)
+        if kind is str:
+            if len(value) > 10 and value[4] == "-" and value[10] == "T" and _DATE_PREFIX.match(value):
                 _timestamp(key, value, out)
-            elif v21:
+            elif v21 and key in _APPENDIX_KEYS:
                 _appendix(parent, key, value, out)
-        elif isinstance(value, dict):
+        elif kind is dict:
             if not value and key not in _EMPTY_OK_KEYS:
                 out.add("placeholder-value", f"{key} is {{}}")
             else:
                 _walk(value, key, v21, out)
-        elif isinstance(value, list):
+        elif kind is list:
             if not value:
                 out.add("placeholder-value", f"{key} is []")
             for item in value:
-                if isinstance(item, dict):
+                if type(item) is dict:
                     _walk(item, key, v21, out)
         elif value is None:
             out.add("placeholder-value", f"{key} is null")
+
+
+_APPENDIX_KEYS = frozenset({"type", "connectorType", "unit", "chargingLimitSource", "signingMethod"})
 
 
 def _timestamp(key: str, value: str, out: _Out) -> None:
