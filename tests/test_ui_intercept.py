@@ -6,6 +6,7 @@ between an emulated station and the built-in CSMS; the clicks go through Qt.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 
@@ -169,6 +170,10 @@ async def composer_scenario(qtbot, session: Session, window: MainWindow) -> None
     await wait_until(lambda: composer.answer_record is not None, 5, "the CSMS's CALLERROR")
     assert "OccurrenceConstraintViolation" in composer.answer.toPlainText()
     assert station.online
+    broken_id = json.loads(composer.editor.toPlainText())[1]
+    composer.template.setCurrentIndex(composer.template.findData("Duplicate message id"))
+    qtbot.mouseClick(composer.insert_button, Qt.MouseButton.LeftButton)
+    assert json.loads(composer.editor.toPlainText())[1] == broken_id
     if SHOTS:
         composer.grab().save(os.path.join(SHOTS, "composer.png"))
         window.grab().save(os.path.join(SHOTS, "window.png"))

@@ -317,25 +317,27 @@ class ComposerDialog(QDialog):
 
     def apply_template(self) -> None:
         name = self.template.currentData()
-        reply_to = self._last_incoming_call_id()
+        reply_to = self._last_call_id(ours=False)
+        last_id = self._last_id or self._last_call_id(ours=True)
         try:
-            text = template(
-                name, self._version(), self.action.currentText(), reply_to=reply_to, last_id=self._last_id
-            )
+            action = self.action.currentText()
+            text = template(name, self._version(), action, reply_to=reply_to, last_id=last_id)
         except (KeyError, ValueError) as exc:
             self.status.setText(f"No template: {exc}")
             return
         self.editor.setPlainText(text)
 
-    def _last_incoming_call_id(self) -> str | None:
-        """The id of the latest CALL the peer sent on this connection (what an answer answers)."""
+    def _last_call_id(self, *, ours: bool) -> str | None:
+        """The id of the latest CALL on this connection: the peer's (what an answer answers) or
+        our own (what a duplicate repeats)."""
         conn = self.connection()
         if conn is None:
             return None
+        sender = conn.local_role if ours else conn.remote_role
         store = self.session.store
         for i in range(len(store) - 1, max(-1, len(store) - 2000), -1):
             r = store[i]
-            if r.connection == conn.name and r.sender == conn.remote_role and r.message_type == 2:
+            if r.connection == conn.name and r.sender == sender and r.message_type == 2:
                 return r.message_id
         return None
 

@@ -9,6 +9,7 @@ edited text, delay, drop. The inspector shows a held frame only once it is on th
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -186,6 +187,10 @@ class InterceptPanel(QWidget):
         layout.addLayout(row)
         self._enable_decisions(False)
         return box
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.refresh_choices()  # stations come and go while the tab is hidden
+        super().showEvent(event)
 
     # ------------------------------------------------------------------ rules
 

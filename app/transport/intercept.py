@@ -53,14 +53,22 @@ class Rule:
     side: Literal["station", "csms"] = "station"
 
     def matches(
-        self, side: str, direction: Direction, station: str, message_type: int | None, action: str | None
+        self,
+        side: str,
+        direction: Direction,
+        station: str,
+        message_type: int | None,
+        action: str | None,
+        *,
+        loose: bool = False,
     ) -> bool:
+        """Whether the rule holds this frame; `loose` ignores type and action (not read yet)."""
         return (
             side == self.side
             and self.direction in ("both", direction)
             and (self.station is None or self.station == station)
-            and (self.message_type is None or self.message_type == message_type)
-            and (self.action is None or self.action == action)
+            and (loose or self.message_type is None or self.message_type == message_type)
+            and (loose or self.action is None or self.action == action)
         )
 
     def describe(self) -> str:
@@ -199,17 +207,15 @@ class Interceptor:
         """Called by the connection for each frame; returns at once unless a rule matches."""
         if not self.active:
             return Verdict(text)
+        side, station = conn.local_role, conn.station_id
+        # Only rules for this end, direction and station need the frame read (a JSON parse).
+        candidates = [r for r in self.rules if r.matches(side, direction, station, None, None, loose=True)]
+        if not candidates:
+            return Verdict(text)
         mtype, msg_id, read_action = peek_frame(text)
         if action is None:
             action = read_action or _answered_action(conn, direction, mtype, msg_id)
-        rule = next(
-            (
-                r
-                for r in self.rules
-                if r.matches(conn.local_role, direction, conn.station_id, mtype, action)
-            ),
-            None,
-        )
+        rule = next((r for r in candidates if r.matches(side, direction, station, mtype, action)), None)
         if rule is None:
             return Verdict(text)
         if not rule.every:
