@@ -228,6 +228,45 @@ async def test_profile_3_csms_rejects_a_certificate_of_another_station(
     assert answer["statusInfo"]["reasonCode"] == "InvalidCertificate"  # A00.FR.405
 
 
+async def test_renewed_certificate_the_csms_does_not_trust_is_discarded_for_the_old_one(
+    session: Session, tmp_path: Path
+) -> None:
+    pki, other = TestPki(tmp_path / "pki"), TestPki(tmp_path / "other")
+    csms = await session.start_csms(config=CsmsConfig(sign_certificates=False), pki=pki, security_profile=3)
+    key_pem, csr = new_key_and_csr("CB-CB-SEC", "ChargeBench CSO")  # the factory certificate
+    factory = pki.sign_csr(csr)
+    (tmp_path / "client.pem").write_text(factory)
+    (tmp_path / "client.key").write_text(key_pem)
+    station = _station(
+        session,
+        csms.url,
+        3,
+        tmp_path,
+        ca_file=str(pki.files.root_cert),
+        client_cert=str(tmp_path / "client.pem"),
+        client_key=str(tmp_path / "client.key"),
+    )
+    await wait_until(lambda: station.online, 10)
+    root = {"certificateType": "CSMSRootCertificate", "certificate": other.root_pem}
+    assert (await csms.call("CB-SEC", "InstallCertificate", root))["status"] == "Accepted"
+    await csms.call("CB-SEC", "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})
+    await wait_until(lambda: _calls(session, "SignCertificate", "station"), 10)
+    request = _calls(session, "SignCertificate", "station")[-1]
+    # A CA the CSMS does not trust signs the renewal: valid for the station, useless for TLS.
+    renewed = {"certificateChain": other.sign_csr(request["csr"]), "requestId": request["requestId"]}
+    assert (await csms.call("CB-SEC", "CertificateSigned", renewed))["status"] == "Accepted"
+    # A02.FR.08: it reconnects with the new certificate, is refused NetworkProfileConnectionAttempts
+    # times, falls back to the old one (A02.FR.28), and keeps that one (A02.FR.10, A02.FR.29).
+    await wait_until(lambda: "DiscardedRenewedClientCertificate" in events_sent(session), 15)
+    assert station.online
+    assert station.certificates.leaf_chain() == factory
+    assert [e["type"] for e in station.security.log].count("DiscardedRenewedClientCertificate") == 1
+
+
+def events_sent(session: Session) -> set[str]:
+    return {e["type"] for e in _calls(session, "SecurityEventNotification", "station")}
+
+
 async def test_profile_1_basic_auth_over_ws(session: Session, tmp_path: Path) -> None:
     csms = await session.start_csms(config=CsmsConfig(passwords={"CB-SEC": PASSWORD}))
     assert csms.url.startswith("ws://")

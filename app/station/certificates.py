@@ -210,6 +210,8 @@ class StationCertificates:
         self.station = station
         self.pending: dict[int, _Request] = {}
         self._tls_dir: Path | None = None
+        self._use_previous = False  # connecting with the replaced client certificate (A02.FR.28)
+        self._failures = 0
         data = json.loads(station.store.get(_STORE_KEY) or "{}")
         self._roots: list[dict[str, str]] = list(data.get("roots", []))
         # certificateType -> {"chain": PEM, "key": PEM, "previous": {...} | absent}
@@ -260,11 +262,14 @@ class StationCertificates:
 
     def client_files(self) -> tuple[str, str] | None:
         """Certificate chain and key files for a profile 3 connection (A00.FR.402): the signed
-        certificate if one was installed, else the one the station was configured with."""
+        certificate if one was installed (or the one it renewed, while falling back), else the
+        one the station was configured with."""
         leaf = self._leaves.get("ChargingStationCertificate")
         if leaf is None:
             c = self.station.config
             return (c.client_cert, c.client_key or c.client_cert) if c.client_cert else None
+        if self._use_previous and "previous" in leaf:
+            leaf = leaf["previous"]
         if self._tls_dir is None:
             self._tls_dir = Path(tempfile.mkdtemp(prefix="chargebench-tls-"))  # mode 0700
         cert_path, key_path = self._tls_dir / "client.pem", self._tls_dir / "client.key"
@@ -275,11 +280,32 @@ class StationCertificates:
         return str(cert_path), str(key_path)
 
     def connected(self, security_profile: int) -> None:
-        """A connection succeeded: a renewed client certificate proved itself, so the one it
-        replaced is discarded (A02.FR.10)."""
+        """A profile 3 connection succeeded: the client certificate not in use is discarded
+        (A02.FR.10); when that is the renewed one, the CSMS hears of it (A02.FR.29)."""
         leaf = self._leaves.get("ChargingStationCertificate")
-        if security_profile == 3 and leaf is not None and leaf.pop("previous", None) is not None:
-            self._save()
+        self._failures = 0
+        if security_profile != 3 or leaf is None or "previous" not in leaf:
+            self._use_previous = False
+            return
+        previous = leaf.pop("previous")
+        if self._use_previous:
+            self._leaves["ChargingStationCertificate"] = previous
+            self._use_previous = False
+            self.station.security.report(
+                "DiscardedRenewedClientCertificate", "no connection with the renewed certificate"
+            )
+        self._save()
+
+    def connect_failed(self, attempts: int) -> None:
+        """A profile 3 connection failed. After `attempts` failures with a renewed certificate
+        the station tries the one it replaced, and alternates after each further run (A02.FR.28)."""
+        leaf = self._leaves.get("ChargingStationCertificate")
+        if leaf is None or "previous" not in leaf:
+            return
+        self._failures += 1
+        if self._failures >= max(1, attempts):
+            self._failures = 0
+            self._use_previous = not self._use_previous
 
     # ------------------------------------------------------------------ A02 / A03: CSR flow
 
@@ -395,7 +421,7 @@ class StationCertificates:
         )
         for kind in types:
             entry: dict[str, Any] = {"chain": text, "key": request.key_pem}
-            old = self._leaves.get(kind)
+            old = self._leaves.get(kind) or self._configured(kind)
             if old is not None:
                 entry["previous"] = {"chain": old["chain"], "key": old["key"]}
             self._leaves[kind] = entry
@@ -404,6 +430,14 @@ class StationCertificates:
         if "ChargingStationCertificate" in types and station.active_security_profile() == 3:
             station.handlers.after(station.reconnect)  # A02.FR.08: switch by reconnecting
         return {"status": "Accepted"}
+
+    def _configured(self, kind: str) -> dict[str, str] | None:
+        """The client certificate the station was set up with (e.g. the manufacturer's, A02.FR.01)."""
+        c = self.station.config
+        if kind != "ChargingStationCertificate" or not c.client_cert:
+            return None
+        chain = Path(c.client_cert).read_text("ascii")
+        return {"chain": chain, "key": Path(c.client_key).read_text("ascii") if c.client_key else chain}
 
     def _request_for(self, payload: dict[str, Any]) -> _Request | None:
         request_id = payload.get("requestId")

@@ -213,6 +213,8 @@ class Station(TransactionFlow):
                 self._set_state(LinkState.OFFLINE)
                 failures += 1
                 attempts = self.dm.get_int("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", default=3)
+                if settings.client_cert:
+                    self.certificates.connect_failed(attempts)
                 if failures >= max(1, attempts) or not exc.retryable:
                     slot_index, failures = slot_index + 1, 0
                 await self._wait_or_stop(next(delays))
