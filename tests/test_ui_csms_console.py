@@ -199,11 +199,27 @@ def test_automatic_answers_boot_rejected_and_a_blocked_card_take_effect_without_
         _pick(panel.default_status, "Invalid")
         assert await station.tap("SOME-OTHER-CARD", 1) == "Invalid"
 
+        # Station passwords: once required, only listed stations with their password get in.
+        _pick(panel.boot_status, "Accepted")
+        panel.require_password.setChecked(True)
+        assert csms.config.passwords == {}
+        panel.add_password("CB-AUTO-3", "s3cret-pw-16chars")
+        assert csms.config.passwords == {"CB-AUTO-3": "s3cret-pw-16chars"}
+        good = window.add_station(StationConfig("CB-AUTO-3", csms.url, password="s3cret-pw-16chars"))
+        bad = window.add_station(StationConfig("CB-AUTO-4", csms.url, password="guess-guess-guess"))
+        await wait_until(lambda: good.online, 10, "the station with the right password online")
+        await asyncio.sleep(0.3)
+        assert not bad.online and "CB-AUTO-4" not in csms.stations
+        panel.require_password.setChecked(False)
+        assert csms.config.passwords is None
+
         # Stop / Start makes a new CSMS object: it answers by the same settings from the start.
         await window.stop_builtin_csms()
         await window.start_builtin_csms()
         assert session.csms is not None and session.csms is not csms
-        assert session.csms.config is panel.config and session.csms.config.boot_status == "Rejected"
+        config = session.csms.config
+        assert config is panel.config
+        assert (config.boot_retry_interval, config.default_token_status) == (45, "Invalid")
 
     _run(loop, window, scenario)
 
