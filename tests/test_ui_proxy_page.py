@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 qasync = pytest.importorskip("qasync")
 from PySide6.QtCore import Qt  # noqa: E402
 
+from app.csms.csms import Csms  # noqa: E402
 from app.session import Session  # noqa: E402
 from app.station.config import StationConfig  # noqa: E402
 from tests.ui_support import wait_until  # noqa: E402
@@ -137,5 +139,58 @@ def test_proxy_failures_are_said_in_words(
         assert row[0] == "CB-PX-2" and row[2] == "not connected" and "HTTP 502" in row[4]
         assert "cannot reach upstream CSMS ws://127.0.0.1:1/ocpp" in page.events.toPlainText()
         assert not station.online
+
+    run_window(qtbot, loop, scenario)
+
+
+def test_wss_on_both_legs_from_the_page(qtbot, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    issued.cert_chain_pems[0].write_to_path(str(cert_file))
+    issued.private_key_pem.write_to_path(str(key_file))
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    issued.configure_cert(server_ctx)
+
+    async def scenario(qtbot, session: Session, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+        upstream = Csms(capture=session.capture)  # a wss CSMS, as a real one would be
+        await upstream.start("127.0.0.1", 0, ssl_context=server_ctx)
+        try:
+            page = window.proxy_page
+            page.port.setValue(0)
+            page.upstream.setText(f"wss://127.0.0.1:{upstream.port}/ocpp")
+            page.cert.setText(str(cert_file))
+            page.key.setText(str(key_file))
+
+            # Without the upstream's CA the upstream leg fails its TLS check: said as such.
+            proxy = await page.start()
+            assert proxy is not None and proxy.url.startswith("wss://")
+            first = window.add_station(
+                StationConfig("CB-TLS-1", proxy.url, evse_count=1, ca_file=str(ca_file))
+            )
+            await wait_until(
+                lambda: any("certificate was not accepted" in r[4] for r in rows(window)),
+                10,
+                "the TLS refusal",
+            )
+            assert not first.online
+            await window.remove_station(first)
+            await page.stop()
+
+            # With it, both legs are wss and the station boots through.
+            page.upstream_ca.setText(str(ca_file))
+            proxy = await page.start()
+            assert proxy is not None
+            station = window.add_station(
+                StationConfig("CB-TLS-2", proxy.url, evse_count=1, ca_file=str(ca_file))
+            )
+            await wait_until(lambda: station.online, 10, "the station to boot over wss through the proxy")
+            listed = lambda: any(r[0] == "CB-TLS-2" and r[2] == "open" for r in rows(window))  # noqa: E731
+            await wait_until(listed, 5, "the station listed with its upstream leg open")
+            assert upstream.stations["CB-TLS-2"].boot_status == "Accepted"
+        finally:
+            await upstream.stop()
 
     run_window(qtbot, loop, scenario)
