@@ -283,3 +283,12 @@ def test_nested_lists_in_the_form_and_raw_json_stay_in_step_without_a_station(qt
     start.editor.input.setValue(60)
     assert console.problems == [] and console.fit_note.isHidden()
     assert "vendorField" not in console.raw.toPlainText()
+
+    # Typing in the Raw JSON tab: the form follows after a pause, not on every key.
+    console.editor_tabs.setCurrentIndex(1)
+    console.raw.selectAll()
+    before = form.root.fields["evseId"].editor.value()
+    qtbot.keyClicks(console.raw, '{"evseId": 2, "chargingProfile": 1}')
+    assert before != 2 and form.root.fields["evseId"].editor.value() == before  # not yet
+    qtbot.waitUntil(lambda: form.root.fields["evseId"].editor.value() == 2, timeout=2000)
+    assert [p.path for p in console.problems] == ["chargingProfile"]
