@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,21 @@ async def test_renewed_certificate_the_csms_does_not_trust_is_discarded_for_the_
 
 def events_sent(session: Session) -> set[str]:
     return {e["type"] for e in _calls(session, "SecurityEventNotification", "station")}
+
+
+async def test_clock_set_from_a_csms_two_hours_ahead_is_a_security_event(tmp_path: Path) -> None:
+    session = Session()  # wall-clock time: only then does the station adopt the CSMS time
+    ahead = AcceleratedClock(1.0, start=datetime.now(UTC) + timedelta(hours=2))
+    csms = Csms(clock=ahead, capture=session.capture)
+    await csms.start("127.0.0.1", 0)
+    try:
+        station = _station(session, csms.url, 1, tmp_path)
+        await wait_until(lambda: "SettingSystemTime" in events_sent(session), 10)
+        [event] = [e for e in station.security.log if e["type"] == "SettingSystemTime"]
+        assert "clock set by 7200 s" in event["techInfo"]  # over TimeAdjustmentReportingThreshold (60 s)
+    finally:
+        await session.stop()
+        await csms.stop()
 
 
 async def test_profile_1_basic_auth_over_ws(session: Session, tmp_path: Path) -> None:

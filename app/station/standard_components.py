@@ -855,6 +855,8 @@ def standard_specs(p: StationParams) -> list[VarSpec]:
         # The device model reads this one from the station's clock on every access.
         _live(clk, "DateTime", None, monitoring=False),
         _rw(clk, "TimeSource", "Heartbeat", values_list="Heartbeat,RealTimeClock"),
+        # Larger clock corrections become a SettingSystemTime security event (appendix 1).
+        _rw(clk, "TimeAdjustmentReportingThreshold", "60", min_limit=0),  # seconds (catalog: no unit)
     ]
 
     sc = "SmartChargingCtrlr"

@@ -464,7 +464,12 @@ class Station(TransactionFlow):
             csms_now = datetime.fromisoformat(current_time.replace("Z", "+00:00"))
         except ValueError:
             return
-        self.time_offset = csms_now - self.clock.now()
+        offset = csms_now - self.clock.now()
+        moved = abs((offset - self.time_offset).total_seconds())
+        threshold = self.dm.get_int("ClockCtrlr", "TimeAdjustmentReportingThreshold", default=0)
+        self.time_offset = offset
+        if threshold > 0 and moved > threshold:
+            self.security.report("SettingSystemTime", f"clock set by {moved:.0f} s from the CSMS time")
 
     async def heartbeat(self) -> None:
         conn = self.connection
