@@ -232,6 +232,9 @@ def test_nested_lists_in_the_form_and_raw_json_stay_in_step_without_a_station(qt
     console.show()
     assert console.station_id() is None and not console.send_button.isEnabled()
     assert "built-in CSMS is off" in console.station_note.text()
+    console.running = lambda: True
+    console.refresh_stations()
+    assert "No station is connected" in console.station_note.text()
     # The action picker is searchable: any part of the name, any case.
     completer = console.action_combo.completer()
     completer.setCompletionPrefix("avail")

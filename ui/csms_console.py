@@ -127,7 +127,7 @@ class CsmsConsole(QWidget):
         self.problems: list[Problem] = []
         self.payload: dict[str, Any] | None = None  # None: the JSON text is not an object
         self._syncing = False
-        self._stations_key: tuple[tuple[str, str], ...] | None = None
+        self._stations_key: tuple[object, ...] | None = None
         self._shown: SentCall | None = None
 
         self.answers = AutoAnswersPanel(session.csms.config if session.csms is not None else None)
@@ -326,7 +326,8 @@ class CsmsConsole(QWidget):
         on every Stop / Start of the built-in CSMS, so hooking its signals would go stale)."""
         self.answers.apply_to(self.csms)
         stations = self.connected()
-        key = tuple((sid, str(version)) for sid, version in stations)
+        # The CSMS going on or off changes what the empty picker should say.
+        key = (self.running(), *((sid, str(version)) for sid, version in stations))
         if key == self._stations_key:
             return
         self._stations_key = key
@@ -355,7 +356,7 @@ class CsmsConsole(QWidget):
         station_id = self.station_id()
         version = dict(self.connected()).get(station_id or "", self.version)
         if station_id is None:
-            running = self.csms is not None and self.running()
+            running = self.running()
             self.station_note.setText(
                 "No station is connected to the built-in CSMS. Point a charger at the URL in the "
                 "top bar (Copy URL), or start an emulated station."
