@@ -212,3 +212,20 @@ def test_cli_run_bad_file_exits_2_with_the_line(tmp_path: Path, capsys: pytest.C
     bad.write_text("name: bad\nstations: [{id: A}]\nsteps:\n  - plug: 1\n  - unplgu: 1\n")
     assert main(["run", str(bad)]) == 2
     assert f"{bad}:5:" in capsys.readouterr().err
+
+
+async def test_failure_shows_the_closest_frames_first() -> None:
+    text = scenario(
+        """\
+        name: closest
+        speed: 10
+        stations: [{id: SC-CLOSEST, set: {AlignedDataCtrlr.Interval: 0}}]
+        steps:
+          - wait: {state: Online}
+          - send: '[2, "n1", "NotifyEvent", {"generatedAt": "2026-01-01T00:00:00Z", "seqNo": 5}]'
+          - send: '[2, "n2", "NotifyEvent", {"generatedAt": "2026-01-01T00:00:00Z", "seqNo": 7}]'
+          - expect: {action: NotifyEvent, where: {seqNo: 7, tbc: true}, within: 1 s}
+        """
+    )
+    result = await ScenarioRunner(parse_scenario(text)).run()
+    assert "saw NotifyEvent {seqNo: 7, tbc: (absent)" in result.failure

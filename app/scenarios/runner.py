@@ -312,7 +312,9 @@ class ScenarioRunner:
         same = [r for r in seen if r.action == match.action and r.frame_type == match.frame_type]
         expected = f"expected {match.describe()} within {duration_text(within_s)}"
         if same:
-            shown = "; ".join(_frame_text(r, list(match.where)) for r in same[-3:])
+            # Closest first: the frames that meet most of the conditions.
+            ranked = sorted(same, key=lambda r: -_conditions_met(match, r))[:3]
+            shown = "; ".join(_frame_text(r, list(match.where)) for r in ranked)
             return f"{expected}; saw {shown}"
         if seen:
             actions = list(dict.fromkeys(f"{r.action or '?'} {r.frame_type}" for r in seen))
@@ -500,6 +502,14 @@ def _matches(match: Match, station_id: str, record: CaptureRecord) -> bool:
         if not found or not _equal(actual, wanted):
             return False
     return True
+
+
+def _conditions_met(match: Match, record: CaptureRecord) -> int:
+    met = 0
+    for path, wanted in match.where.items():
+        found, actual = walk(record.payload, path)
+        met += found and _equal(actual, wanted)
+    return met
 
 
 def _compact(payload: Any, first: list[str]) -> str:
