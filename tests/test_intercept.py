@@ -215,7 +215,7 @@ async def test_rules_filter_by_station_side_and_type(session: Session) -> None:
     await station.connection.call("Heartbeat", {})
     # Only the CSMS end held it: the other rule names another station.
     assert [(f.side, f.direction, f.action) for f in held] == [("csms", "incoming", "Heartbeat")]
-    assert len(interceptor.rules) == 1
+    assert [r.describe() for r in interceptor.rules] == ["every frame · SOMEONE-ELSE"]
     interceptor.set_enabled(False)
     interceptor.add_rule(Rule(every=True))
     await station.connection.call("Heartbeat", {})

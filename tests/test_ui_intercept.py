@@ -67,7 +67,7 @@ async def intercept_scenario(qtbot, session: Session, window: MainWindow) -> Non
     panel.action.setCurrentText("Heartbeat")
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     assert panel.rules.count() == 1
-    assert panel.rules.item(0).text() == "next outgoing Heartbeat frame of CB-INT-UI"
+    assert panel.rules.item(0).text() == "next outgoing Heartbeat · CB-INT-UI"
 
     # 1. Held, then released as is.
     call = asyncio.ensure_future(heartbeat(station))

@@ -227,6 +227,7 @@ class InterceptPanel(QWidget):
         self.rules.clear()
         for rule in self.interceptor.rules:
             item = QListWidgetItem(rule.describe())
+            item.setToolTip(rule.describe())
             item.setData(Qt.ItemDataRole.UserRole, rule)
             self.rules.addItem(item)
         if self.enabled.isChecked() != self.interceptor.enabled:

@@ -72,16 +72,19 @@ class Rule:
         )
 
     def describe(self) -> str:
-        what = FRAME_TYPES.get(self.message_type, "frame") if self.message_type else "frame"
-        parts = [
-            "every" if self.every else "next",
-            "" if self.direction == "both" else self.direction,
-            self.action or "",
-            what,
-            f"of {self.station}" if self.station else "of any station",
-            "at the built-in CSMS" if self.side == "csms" else "",
-        ]
-        return " ".join(p for p in parts if p)
+        """One line for a list: "every outgoing TransactionEvent CALL · any station"."""
+        what = " ".join(
+            p
+            for p in (
+                "every" if self.every else "next",
+                "" if self.direction == "both" else self.direction,
+                self.action or "",
+                FRAME_TYPES.get(self.message_type or 0, "" if self.action else "frame"),
+            )
+            if p
+        )
+        where = self.station or "any station"
+        return f"{what} · {where}" + (" · at the built-in CSMS" if self.side == "csms" else "")
 
 
 class Outcome(StrEnum):
