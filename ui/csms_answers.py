@@ -74,6 +74,7 @@ class AutoAnswersPanel(QWidget):
         self.tokens = QTableWidget(0, 2)
         self.tokens.setHorizontalHeaderLabels(["idToken (case-insensitive)", "Answer"])
         self.tokens.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tokens.setColumnWidth(1, 170)
         self.tokens.verticalHeader().setVisible(False)
         self.tokens.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.tokens.setMinimumHeight(110)
@@ -129,6 +130,12 @@ class AutoAnswersPanel(QWidget):
         self.retry.valueChanged.connect(lambda _: self._apply())
         self.default_status.currentTextChanged.connect(lambda _: self._apply())
         self.require_password.toggled.connect(lambda _: self._apply_passwords())
+        self.require_password.toggled.connect(self._enable_passwords)
+        self._enable_passwords(self.require_password.isChecked())
+
+    def _enable_passwords(self, on: bool) -> None:
+        for widget in (self.passwords, self.add_password_button, self.remove_password_button):
+            widget.setEnabled(on)
 
     @staticmethod
     def _seconds(tip: str) -> QSpinBox:

@@ -222,6 +222,8 @@ class CsmsConsole(QWidget):
         left_layout.addWidget(self.valid_label)
         self.problem_list = QListWidget()
         self.problem_list.setMaximumHeight(110)
+        self.problem_list.setWordWrap(True)
+        self.problem_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.problem_list.setStyleSheet(f"QListWidget {{ color: {ERROR_COLOUR}; }}")
         self.problem_list.setToolTip("Schema problems of the request; click one to go to its field")
         self.problem_list.itemClicked.connect(lambda _: self._go_to_problem())
