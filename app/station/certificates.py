@@ -246,10 +246,20 @@ class StationCertificates:
         """PEM of every CA the station trusts for the CSMS: the installed CSMSRootCertificates
         and the configured CA file. None: nothing configured (the system store applies)."""
         parts = self.roots("CSMSRootCertificate")
-        ca_file = self.station.config.ca_file
-        if ca_file:
-            parts.insert(0, Path(ca_file).read_text("ascii"))
+        configured = self._ca_file_text()
+        if configured:
+            parts.insert(0, configured)
         return "\n".join(parts) if parts else None
+
+    def _ca_file_text(self) -> str | None:
+        ca_file = self.station.config.ca_file
+        if not ca_file:
+            return None
+        try:
+            return Path(ca_file).read_text("ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("%s: CA file %s unreadable: %s", self.station.station_id, ca_file, exc)
+            return None
 
     def has_leaf(self, certificate_type: str = "ChargingStationCertificate") -> bool:
         return certificate_type in self._leaves or (
@@ -436,8 +446,11 @@ class StationCertificates:
         c = self.station.config
         if kind != "ChargingStationCertificate" or not c.client_cert:
             return None
-        chain = Path(c.client_cert).read_text("ascii")
-        return {"chain": chain, "key": Path(c.client_key).read_text("ascii") if c.client_key else chain}
+        try:
+            chain = Path(c.client_cert).read_text("ascii")
+            return {"chain": chain, "key": Path(c.client_key).read_text("ascii") if c.client_key else chain}
+        except (OSError, UnicodeDecodeError):
+            return None  # nothing to fall back to
 
     def _request_for(self, payload: dict[str, Any]) -> _Request | None:
         request_id = payload.get("requestId")
@@ -452,9 +465,9 @@ class StationCertificates:
         texts = self.roots("CSMSRootCertificate")
         if certificate_type in ("V2GCertificate", "V2G20Certificate", None):
             texts += self.roots("V2GRootCertificate")
-        ca_file = self.station.config.ca_file
-        if ca_file:
-            texts.append(Path(ca_file).read_text("ascii"))
+        configured = self._ca_file_text()
+        if configured:
+            texts.append(configured)
         anchors: list[x509.Certificate] = []
         for text in texts:
             with contextlib.suppress(ValueError):

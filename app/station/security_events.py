@@ -77,7 +77,7 @@ class SecurityEvents:
         store.put(_LOG_KEY, json.dumps([*self.log, event][-LOG_SIZE:]))
         log.info("%s: security event %s %s", self.station.station_id, kind, tech_info)
         if SECURITY_EVENTS.get(kind, False):
-            store.put(_OUTBOX_KEY, json.dumps([*self.outbox, event]))
+            store.put(_OUTBOX_KEY, json.dumps([*self.outbox, event][-LOG_SIZE:]))  # bounded while offline
             self._wake.set()
         for listener in self.listeners:
             listener(event)
