@@ -8,6 +8,7 @@ the built-in CSMS over a loopback websocket. The page is grabbed to /tmp/hw.png 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +119,46 @@ def test_assign_a_reader_add_a_meter_and_watch_them_work(qtbot, loop: asyncio.Ab
         finally:
             await meter_server.stop()
             await runner.cancel_all()
+            await session.stop()
+
+    loop.run_until_complete(scenario())
+
+
+def test_load_a_profiles_hardware_into_the_page(
+    qtbot, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    session = Session()
+    session.hardware = Hardware(lambda: session.stations, usb_backend=SimulatedUsbBackend())
+    meter_server = SimulatedMeter(load_map("sdm120"), {"voltage.L1": 231.5, "energy.import": 2_000.0})
+    page = HardwarePage(session, TaskRunner())
+    qtbot.addWidget(page)
+
+    async def scenario() -> None:
+        port = await meter_server.start_tcp()
+        try:
+            csms = await session.start_csms()
+            session.add_station(StationConfig("CB-PROF", csms.url))
+            profile = tmp_path / "bench.yaml"
+            profile.write_text(
+                f"id: CB-PROF\ncsms: {{url: '{csms.url}'}}\nhardware:\n"
+                "  readers:\n    - {vendorId: '08ff', productId: '0009', uid: {typed: decimal}}\n"
+                f"  meters:\n    - {{name: desk, map: sdm120, tcp: {{host: 127.0.0.1, port: {port}}}}}\n"
+            )
+            message = page.load_profile_hardware(str(profile))
+            assert message == f"1 reader(s) and 1 meter(s) from {profile}, for CB-PROF."
+            reader = page.readers.topLevelItem(0)
+            assert (reader.text(0), reader.text(1)) == ("08ff:0009", ReaderStatus.ABSENT.value)
+            assert (reader.text(2), reader.text(3)) == ("CB-PROF / any EVSE", "ISO14443, dec → hex")
+            meter = page.meters.topLevelItem(0)
+            await wait_until(lambda: meter.text(3) == "Reading", 5, "the profile's meter read")
+            assert meter.text(4).endswith("231.5 V · 0.00 A · 0.00 kW · 2.000 kWh")
+
+            broken = tmp_path / "broken.yaml"
+            broken.write_text("id: CB-PROF\ncsms: {url: 'ws://x'}\nhardware:\n  meters:\n    - {map: x}\n")
+            assert "broken.yaml:5: hardware.meters[0]" in page.load_profile_hardware(str(broken))
+            assert page.meters.topLevelItemCount() == 1  # nothing half-added
+        finally:
+            await meter_server.stop()
             await session.stop()
 
     loop.run_until_complete(scenario())

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,8 +34,10 @@ from PySide6.QtWidgets import (
 from app.hardware.meter_maps import MeterMapError, bundled_maps
 from app.hardware.modbus_meter import MeterConfig, MeterStatus, ModbusMeter
 from app.hardware.rfid import ReaderState, ReaderStatus
+from app.hardware.setup import hardware_from_profile
 from app.hardware.uid_format import TOKEN_TYPES, UidFormat
 from app.session import Session
+from app.station.profile import ProfileError, load_profile
 from ui import theme
 from ui.tasks import TaskRunner
 
@@ -119,7 +122,13 @@ class HardwarePage(QWidget):
         )
         intro.setWordWrap(True)
         intro.setObjectName("muted")
-        outer.addWidget(intro)
+        top = QHBoxLayout()
+        top.addWidget(intro, 1)
+        self.load_button = QPushButton("Load from profile…")
+        self.load_button.setToolTip("Add the readers and meters a station profile names (hardware section)")
+        self.load_button.clicked.connect(self._choose_profile)
+        top.addWidget(self.load_button)
+        outer.addLayout(top)
         split = QSplitter(Qt.Orientation.Vertical)
         split.setChildrenCollapsible(False)
         split.addWidget(self._readers_box())
@@ -427,6 +436,44 @@ class HardwarePage(QWidget):
         self.meter_note.setStyleSheet("")  # re-polish for the new object name
         self.meter_note.setText(text)
         self.meter_note.setVisible(True)
+
+    # ------------------------------------------------------------------ profiles
+
+    def _choose_profile(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Station profile", "", "Station profiles (*.yaml *.yml *.json);;All files (*)"
+        )
+        if path:
+            self.load_profile_hardware(path)
+
+    def load_profile_hardware(self, path: str) -> str:
+        """Add a profile's readers and meters, for the station of that id (or the one selected)."""
+        try:
+            config = load_profile(path)
+        except ProfileError as exc:
+            message = f"Cannot use {path}:\n{exc}"
+            self._say_meter(message, problem=True)
+            return message
+        station_id = config.station_id
+        if station_id not in self.session.stations:
+            station_id = self.meter_station.currentText() or station_id
+        try:
+            setup = hardware_from_profile(path, station_id)
+        except MeterMapError as exc:
+            self._say_meter(str(exc), problem=True)
+            return str(exc)
+        for reader in setup.readers:
+            self.hardware.add_reader(reader)
+        for meter in setup.meters:
+            self.hardware.add_meter(meter)
+        self.hardware.start()
+        counts = f"{len(setup.readers)} reader(s) and {len(setup.meters)} meter(s)"
+        message = f"{counts} from {path}, for {station_id}."
+        if not setup:
+            message = f"{path} names no readers or meters (no hardware section)."
+        self._say_meter(message)
+        self.refresh()
+        return message
 
     # ------------------------------------------------------------------ both
 
