@@ -76,6 +76,9 @@ async def test_recorded_session_replays_to_the_same_message_sequence(tmp_path: P
         await session.stop()
 
     data = yaml.safe_load(path.read_text())
+    # The station's shape and settings travel in a profile next to the scenario.
+    assert data["stations"][0]["profile"] == "recorded.REC-1.profile.yaml"
+    assert "TxUpdatedInterval" in (tmp_path / "recorded.REC-1.profile.yaml").read_text()
     kinds = [next(k for k in step if k != "station") for step in data["steps"]]
     assert kinds[:3] == ["wait", "plug", "expect"]
     assert {"tap", "fault", "network", "unplug", "wait"} <= set(kinds)

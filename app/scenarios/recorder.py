@@ -10,6 +10,7 @@ that the station still behaves the same way.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.inspector.records import CaptureRecord
 from app.scenarios.controls import controls_for
 from app.session import Session
 from app.station.evse import Evse
+from app.station.profile import save_profile
 from app.station.station import Station
 
 MIN_WAIT_S = 0.5  # shorter pauses between clicks are not worth a step
@@ -136,15 +138,18 @@ class Recorder:
 
     # ------------------------------------------------------------------ the file
 
-    def scenario_data(self, name: str) -> dict[str, Any]:
+    def scenario_data(self, name: str, profiles: dict[str, str] | None = None) -> dict[str, Any]:
+        """The scenario; `profiles` names the profile file written for a station (its shape)."""
         stations = []
         for station in self._stations.values():
-            config = station.config
-            spec: dict[str, Any] = {"id": station.station_id, "evses": len(station.evses)}
-            if station.version is not None and station.version.value in ("2.1", "2.0.1"):
-                spec["ocpp"] = station.version.value
-            settings = {**config.overrides, "AlignedDataCtrlr.Interval": "0"}
-            spec["set"] = settings
+            spec: dict[str, Any] = {"id": station.station_id}
+            if profiles and station.station_id in profiles:
+                spec["profile"] = profiles[station.station_id]
+            else:
+                spec["evses"] = len(station.evses)
+                spec["set"] = dict(station.config.overrides)
+            # Clock-aligned values come at times of day, not in step with the flow.
+            spec.setdefault("set", {})["AlignedDataCtrlr.Interval"] = "0"
             stations.append(spec)
         return {
             "name": name,
@@ -154,8 +159,20 @@ class Recorder:
         }
 
     def save(self, path: str | Path, name: str) -> None:
-        text = yaml.safe_dump(self.scenario_data(name), sort_keys=False, allow_unicode=True, width=100)
-        Path(path).write_text(text, encoding="utf-8")
+        """Write the scenario, and next to it a profile per station so a replay gets the same
+        hardware and settings (never the password, never the station's state file)."""
+        file = Path(path)
+        profiles: dict[str, str] = {}
+        for station in self._stations.values():
+            profile = file.with_name(f"{file.stem}.{station.station_id}.profile.yaml")
+            try:
+                save_profile(dataclasses.replace(station.config, state_path=None), profile)
+            except ValueError:  # an OCPP 1.6 station: no profile format; EVSE count and settings
+                continue
+            profiles[station.station_id] = profile.name
+        data = self.scenario_data(name, profiles)
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        file.write_text(text, encoding="utf-8")
 
 
 def _runs(evse: Evse, transaction_id: Any) -> bool:
