@@ -4,6 +4,8 @@ on loopback, with a PKI generated in the test (app/csms/ca.py). Requirement ids:
 
 from __future__ import annotations
 
+import base64
+import logging
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -283,13 +285,19 @@ async def test_clock_set_from_a_csms_two_hours_ahead_is_a_security_event(tmp_pat
         await csms.stop()
 
 
-async def test_profile_1_basic_auth_over_ws(session: Session, tmp_path: Path) -> None:
+async def test_profile_1_basic_auth_over_ws(
+    session: Session, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # what `chargebench -v` prints, websockets' handshake included
     csms = await session.start_csms(config=CsmsConfig(passwords={"CB-SEC": PASSWORD}))
     assert csms.url.startswith("ws://")
     station = _station(session, csms.url, 1, tmp_path)
     await wait_until(lambda: station.online, 10)
-    # The password travels in the HTTP upgrade only: no frame carries it.
+    # The password travels in the HTTP upgrade only: no frame carries it, no log line shows it.
     assert not any(PASSWORD in r.raw for r in session.store)
+    token = base64.b64encode(f"CB-SEC:{PASSWORD}".encode()).decode()
+    assert "Authorization: ********" in caplog.text
+    assert PASSWORD not in caplog.text and token not in caplog.text
 
 
 def test_cli_csms_profile_3_and_stations_with_and_without_a_client_certificate(tmp_path: Path) -> None:

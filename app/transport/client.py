@@ -7,6 +7,7 @@ Security profiles (Part 2, A00): 1 = ws + HTTP Basic, 2 = wss + Basic + server c
 from __future__ import annotations
 
 import base64
+import logging
 import random
 import ssl
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,21 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from app.protocol.schemas import OcppVersion
 
 DEFAULT_VERSIONS: tuple[OcppVersion, ...] = (OcppVersion.V21, OcppVersion.V201)
+
+
+class HideCredentials(logging.Filter):
+    """websockets logs every handshake header at debug level (`chargebench -v`): the Basic-auth
+    header carries the password, so its value is masked before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() == "authorization":
+            record.args = (args[0], "********")
+        return True
+
+
+HIDE_CREDENTIALS = HideCredentials()
+logging.getLogger("websockets.client").addFilter(HIDE_CREDENTIALS)
 
 
 class ConnectError(Exception):

@@ -20,8 +20,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from app.protocol.schemas import OcppVersion
+from app.transport.client import HIDE_CREDENTIALS
 
 log = logging.getLogger(__name__)
+logging.getLogger("websockets.server").addFilter(HIDE_CREDENTIALS)  # Authorization headers
 
 SERVER_VERSIONS: tuple[OcppVersion, ...] = (OcppVersion.V21, OcppVersion.V201, OcppVersion.V16)
 Authenticator = Callable[[str, str | None], bool]
