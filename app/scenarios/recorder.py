@@ -201,8 +201,9 @@ def _expectation(record: CaptureRecord) -> dict[str, Any] | None:
             return None
         where = {"eventData[0].component.name": "Connector"}
         evse = events[0]["component"].get("evse", {})
-        if "id" in evse:
-            where["eventData[0].component.evse.id"] = evse["id"]
+        for key in ("id", "connectorId"):
+            if key in evse:
+                where[f"eventData[0].component.evse.{key}"] = evse[key]
         where["eventData[0].actualValue"] = events[0].get("actualValue")
     else:
         return None
