@@ -292,9 +292,10 @@ class ReaderManager:
         for config in self.configs:
             if (config.vendor_id, config.product_id) in present_ids:
                 continue
-            key = f"config:{config.ident}"
-            state = self._states.get(key)
-            absent.append(state or ReaderState(key, config.vendor_id, config.product_id, config))
+            key = f"config:{config.ident}"  # kept, so a Test read on it is remembered too
+            blank = ReaderState(key, config.vendor_id, config.product_id, config)
+            state = self._states.setdefault(key, blank)
+            absent.append(state)
         return present + absent
 
     def state(self, key: str) -> ReaderState:
