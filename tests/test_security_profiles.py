@@ -285,6 +285,62 @@ async def test_clock_set_from_a_csms_two_hours_ahead_is_a_security_event(tmp_pat
         await csms.stop()
 
 
+async def test_profile_2_slot_needs_a_csms_root_first(session: Session, tmp_path: Path) -> None:
+    pki = TestPki(tmp_path / "pki")
+    csms = await session.start_csms(pki=pki)  # profile 1 listener; the station has no CA yet
+    station = _station(session, csms.url, 1, tmp_path)
+    await wait_until(lambda: station.online, 10)
+    wss = {"configurationSlot": 1, "connectionData": _slot("wss://localhost:1/ocpp", 2)}
+    assert (await csms.call("CB-SEC", "SetNetworkProfile", wss))["status"] == "Accepted"
+    refused = await csms.call("CB-SEC", "SetVariables", _priority("1,0"))
+    assert refused["setVariableResult"][0]["attributeStatusInfo"]["reasonCode"] == "NoCsmsRoot"  # A05.FR.02
+    root = {"certificateType": "CSMSRootCertificate", "certificate": pki.root_pem}
+    assert (await csms.call("CB-SEC", "InstallCertificate", root))["status"] == "Accepted"
+    accepted = await csms.call("CB-SEC", "SetVariables", _priority("1,0"))
+    assert accepted["setVariableResult"][0]["attributeStatus"] in ("Accepted", "RebootRequired")  # A05.FR.04
+
+
+async def test_downgrade_from_3_to_2_only_when_allowed_and_never_to_1(
+    session: Session, tmp_path: Path
+) -> None:
+    pki = TestPki(tmp_path / "pki")
+    csms = await session.start_csms(pki=pki, security_profile=3)
+    key_pem, csr = new_key_and_csr("CB-CB-SEC", "ChargeBench CSO")
+    (tmp_path / "client.pem").write_text(pki.sign_csr(csr))
+    (tmp_path / "client.key").write_text(key_pem)
+    station = _station(
+        session,
+        csms.url,
+        3,
+        tmp_path,
+        ca_file=str(pki.files.root_cert),
+        client_cert=str(tmp_path / "client.pem"),
+        client_key=str(tmp_path / "client.key"),
+    )
+    await wait_until(lambda: station.online, 10)
+
+    async def set_slot(profile: int) -> str:
+        url = "ws://localhost:1/ocpp" if profile == 1 else "wss://localhost:1/ocpp"
+        data = {"configurationSlot": 1, "connectionData": _slot(url, profile)}
+        status: str = (await csms.call("CB-SEC", "SetNetworkProfile", data))["status"]
+        return status
+
+    assert await set_slot(2) == "Rejected"  # A00.FR.005: AllowSecurityProfileDowngrade is false
+    allow = {
+        "setVariableData": [
+            {
+                "component": {"name": "SecurityCtrlr"},
+                "variable": {"name": "AllowSecurityProfileDowngrade"},
+                "attributeValue": "true",
+            }
+        ]
+    }
+    allowed = await csms.call("CB-SEC", "SetVariables", allow)
+    assert allowed["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    assert await set_slot(2) == "Accepted"  # A05.FR.08
+    assert await set_slot(1) == "Rejected"  # A05.FR.09
+
+
 async def test_profile_1_basic_auth_over_ws(
     session: Session, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
