@@ -164,7 +164,10 @@ async def test_rtu_meter_over_a_pseudo_terminal_pair_drives_the_transaction(sess
         "frequency": 49.9,
         "energy.import": 4_321_000.0,
     }
-    link = PtyLink()
+    try:
+        link = PtyLink()
+    except OSError as exc:  # a sandbox without /dev/pts
+        pytest.skip(f"no pseudo-terminal pair available for RTU: {exc}")
     meter_server = SimulatedMeter(load_map("em340"), values)
     try:
         await meter_server.start_rtu(link.ports[0])
