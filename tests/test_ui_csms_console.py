@@ -9,6 +9,7 @@ Unavailable), B03.FR.01 (a Rejected boot), C01.FR.02 (the CSMS's idTokenInfo dec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -295,3 +296,49 @@ def test_nested_lists_in_the_form_and_raw_json_stay_in_step_without_a_station(qt
     assert before != 2 and form.root.fields["evseId"].editor.value() == before  # not yet
     qtbot.waitUntil(lambda: form.root.fields["evseId"].editor.value() == 2, timeout=2000)
     assert [p.path for p in console.problems] == ["chargingProfile"]
+
+
+async def _charger_answering(url: str, station_id: str, answer: dict[str, object]) -> None:
+    """A charger that boots and then answers every CALL of the CSMS with `answer`, right or wrong."""
+    from websockets.asyncio.client import connect
+
+    boot = {"reason": "PowerUp", "chargingStation": {"model": "M1", "vendorName": "V"}}
+    async with connect(f"{url}/{station_id}", subprotocols=["ocpp2.1"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps([2, "boot-1", "BootNotification", boot]))
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame[0] == 2:
+                await ws.send(json.dumps([3, frame[1], answer]))
+
+
+def test_a_charger_answering_against_the_schema_shows_as_a_broken_callresult_not_a_callerror(
+    qtbot, loop: asyncio.AbstractEventLoop
+) -> None:
+    session = Session()
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+
+    async def scenario() -> None:
+        await window.start_builtin_csms()
+        assert session.csms is not None
+        charger = asyncio.ensure_future(_charger_answering(session.csms.url, "REAL-1", {"status": "Maybe"}))
+        try:
+            console = window.csms_console
+            await wait_until(lambda: console.station_id() == "REAL-1", 5, "the charger in the picker")
+            _pick(console.action_combo, "ChangeAvailability")
+            entry = console.send()
+            assert entry is not None
+            await wait_until(lambda: entry.ok is not None, 5, "the charger's answer")
+            assert entry.ok is False and entry.outcome == "CALLRESULT breaking the schema"
+            assert entry.answer == {"status": "Maybe"}
+            assert len(entry.answer_problems) == 1 and "Maybe" in entry.answer_problems[0]
+            assert "CALLRESULT breaking the schema" in console.answer_title.text()
+            assert "Schema problems of this answer" in console.answer_text.toPlainText()
+            assert console.history_table.item(0, 3).text() == "CALLRESULT breaking the schema"
+        finally:
+            charger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await charger
+
+    _run(loop, window, scenario)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from app.csms import schema_form as sf
 from app.csms.csms import Csms
+from app.inspector.records import CaptureRecord
 from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
 from app.protocol.schemas import OcppVersion, Problem
 from app.session import Session
@@ -74,6 +75,7 @@ class SentCall:
     answer: Any = None
     latency_ms: float | None = None
     ok: bool | None = None  # None while waiting
+    answer_problems: list[str] = field(default_factory=list)  # of a CALLRESULT breaking the schema
 
     @property
     def status(self) -> str | None:
@@ -93,7 +95,11 @@ class SentCall:
     def answer_text(self) -> str:
         if self.answer is None:
             return ""
-        return json.dumps(self.answer, indent=2, ensure_ascii=False)
+        text = json.dumps(self.answer, indent=2, ensure_ascii=False)
+        if self.answer_problems:
+            listed = "\n".join(f"• {p}" for p in self.answer_problems)
+            text += f"\n\nSchema problems of this answer:\n{listed}"
+        return text
 
 
 def _version_label(version: OcppVersion) -> str:
@@ -556,6 +562,8 @@ class CsmsConsole(QWidget):
 
     async def _call(self, entry: SentCall) -> None:
         csms = self.csms
+        store = self.session.store
+        before = store[-1].seq if len(store) else 0
         started = time.perf_counter()
         try:
             if csms is None:
@@ -563,10 +571,19 @@ class CsmsConsole(QWidget):
             entry.answer = await csms.call(entry.station_id, entry.action, entry.payload)
             entry.outcome, entry.ok = "CALLRESULT", True
         except OcppError as exc:
-            entry.outcome, entry.ok = f"CALLERROR {exc.code}", False
-            entry.answer = {"errorCode": exc.code, "errorDescription": exc.description}
-            if exc.details:
-                entry.answer["errorDetails"] = exc.details
+            entry.ok = False
+            result = self._invalid_result(entry, before)
+            if result is not None:
+                # The RPC layer turns an unusable CALLRESULT into an error for the caller; the
+                # engineer testing a charger must see that the charger did answer, wrongly.
+                entry.outcome = "CALLRESULT breaking the schema"
+                entry.answer = result.payload
+                entry.answer_problems = list(result.problems)
+            else:
+                entry.outcome = f"CALLERROR {exc.code}"
+                entry.answer = {"errorCode": exc.code, "errorDescription": exc.description}
+                if exc.details:
+                    entry.answer["errorDetails"] = exc.details
         except CallTimeout as exc:
             entry.outcome, entry.ok = "no answer (timeout)", False
             entry.answer = {"timeout": str(exc)}
@@ -577,6 +594,25 @@ class CsmsConsole(QWidget):
             if entry.ok is not None:
                 entry.latency_ms = (time.perf_counter() - started) * 1000
             self._entry_done(entry)
+
+    def _invalid_result(self, entry: SentCall, after_seq: int) -> CaptureRecord | None:
+        """The CALLRESULT the station sent for this call, if the capture has one with problems
+        (the RPC layer allows one outstanding call per connection, so it is the first one)."""
+        store = self.session.store
+        connection = f"{entry.station_id}@csms"
+        found = None
+        for index in range(len(store) - 1, -1, -1):
+            record = store[index]
+            if record.seq <= after_seq:
+                break
+            if (
+                record.connection == connection
+                and record.message_type == 3
+                and record.action == entry.action
+                and record.problems
+            ):
+                found = record
+        return found
 
     def _entry_done(self, entry: SentCall) -> None:
         try:
@@ -653,7 +689,7 @@ class CsmsConsole(QWidget):
             return
         text = json.dumps(
             {"station": entry.station_id, "action": entry.action, "request": entry.payload,
-             "outcome": entry.outcome, "answer": entry.answer},
+             "outcome": entry.outcome, "answer": entry.answer, "answerProblems": entry.answer_problems},
             indent=2,
             ensure_ascii=False,
         )  # fmt: skip
