@@ -27,8 +27,9 @@ STEP_KINDS = (
     "csms_call",
     "csms_config",
 )
-# Steps that change the world: expectations look at frames captured since the last of these.
-ACTION_KINDS = frozenset(STEP_KINDS) - {"caption", "wait", "expect"}
+# Steps that make something happen on the wire: expectations look at frames captured since the
+# last of these. Changing how the CSMS will answer is not one: it only matters later.
+ACTION_KINDS = frozenset(STEP_KINDS) - {"caption", "wait", "expect", "csms_config"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|h)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
