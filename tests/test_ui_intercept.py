@@ -125,11 +125,15 @@ async def intercept_scenario(qtbot, session: Session, window: MainWindow) -> Non
     call = asyncio.ensure_future(heartbeat(station))
     await wait_until(lambda: panel.held.topLevelItemCount() == 1, 5, "the held answer")
     assert panel.held.topLevelItem(0).text(2) == "station, incoming"
+    held_id = panel.held.topLevelItem(0).text(4)
     panel.delay_seconds.setValue(1.0)
     qtbot.mouseClick(panel.delay_button, Qt.MouseButton.LeftButton)
     await call
-    answer = heartbeats(session, mtype=3)[-1]
-    assert answer.latency_ms is not None and answer.latency_ms >= 1000
+    await wait_until(
+        lambda: any(r.message_id == held_id for r in heartbeats(session, mtype=3)), 5, "the delayed answer"
+    )
+    [answer] = [r for r in heartbeats(session, mtype=3) if r.message_id == held_id]
+    assert answer.latency_ms is not None and answer.latency_ms >= 1000, answer.notes
 
 
 async def heartbeat(station: Station, timeout: float | None = None) -> dict:  # type: ignore[type-arg]
