@@ -60,6 +60,8 @@ async def test_recorded_session_replays_to_the_same_message_sequence(tmp_path: P
         await levers.tap("REC-CARD", 1)
         await wait_until(lambda: station.evses[1].transaction is not None)
         await session.clock.sleep(20)
+        await levers.set_external_limit(1, 4000.0)  # the local limit box on the EVSE card
+        await session.clock.sleep(5)
         await levers.set_fault(2, True)
         await levers.set_network(False)
         await session.clock.sleep(10)
@@ -81,7 +83,7 @@ async def test_recorded_session_replays_to_the_same_message_sequence(tmp_path: P
     assert "TxUpdatedInterval" in (tmp_path / "recorded.REC-1.profile.yaml").read_text()
     kinds = [next(k for k in step if k != "station") for step in data["steps"]]
     assert kinds[:3] == ["wait", "plug", "expect"]
-    assert {"tap", "fault", "network", "unplug", "wait"} <= set(kinds)
+    assert {"tap", "limit", "fault", "network", "unplug", "wait"} <= set(kinds)
     assert data["steps"][1]["plug"]["ev"]["soc"] == 35.0
 
     replay = ScenarioRunner(load_scenario(path), speed=20)
@@ -91,6 +93,7 @@ async def test_recorded_session_replays_to_the_same_message_sequence(tmp_path: P
     assert result.passed, result.failure
     assert key_sequence(records, "REC-1") == original
     assert ("TransactionEvent", "Ended", "EVCommunicationLost", None, None, True) in original
+    assert ("TransactionEvent", "Updated", "ChargingRateChanged", None, None, None) in original
 
 
 async def test_console_calls_are_recorded_with_the_transaction_of_the_evse(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QWidget
 
+from app.scenarios.controls import controls_for
 from app.station.evse import Evse
 from app.station.station import Station
 from ui.tasks import TaskRunner
@@ -106,7 +107,7 @@ class LocalLimitControl(QWidget):
         self.runner.run(self._set(None), f"Clear the local limit on {self._what()}")
 
     async def _set(self, watts: float | None) -> None:
-        await self.station.smart.set_external_limit(self.evse_id, watts)
+        await controls_for(self.station).set_external_limit(self.evse_id, watts)  # recordable
         self.refresh()
 
     def _what(self) -> str:
