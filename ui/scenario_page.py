@@ -331,7 +331,11 @@ class ScenarioPage(QWidget):
         self.open_button.setEnabled(not running)
         clock = self.session.clock
         factor = clock.factor if isinstance(clock, AcceleratedClock) else 1.0
-        self.speed_label.setText(f"time ×{factor:g} (the window's --speed)")
+        wanted = self.scenario.speed if self.scenario is not None else None
+        hint = ""
+        if wanted and wanted != factor:
+            hint = f"; the file asks for ×{wanted:g} (chargebench --speed {wanted:g})"
+        self.speed_label.setText(f"time ×{factor:g} (the window's --speed){hint}")
 
     # ------------------------------------------------------------------ recording
 
