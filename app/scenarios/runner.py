@@ -33,7 +33,7 @@ from app.station.station import Station
 
 # The network is not accelerated: however short a window is in simulated time, a frame gets at
 # least this many real seconds to arrive.
-MIN_REAL_WAIT_S = 1.5
+MIN_REAL_WAIT_S = 2.5
 ACTION_LIMIT_S = 120.0  # real seconds any single action may take before the step fails
 DEFAULT_WAIT_WITHIN_S = 60.0
 _VERSIONS = {"2.1": OcppVersion.V21, "2.0.1": OcppVersion.V201}
