@@ -22,6 +22,7 @@ from app.csms.ca import TestPki
 from app.csms.csms import Csms, CsmsConfig
 from app.inspector.jsonl import JsonlWriter
 from app.inspector.records import CaptureRecord
+from app.protocol.schemas import OcppVersion
 from app.session import Session
 from app.station.certificates import new_key_and_csr
 from app.station.config import StationConfig
@@ -311,3 +312,27 @@ async def test_station_renews_a_certificate_that_expires_within_a_month(
     assert renewal["requestId"] != first["requestId"] and renewal["csr"] != first["csr"]
     assert renewal["certificateType"] == "ChargingStationCertificate"
     assert len(_calls(session, "TriggerMessage")) == triggers
+
+
+async def test_on_2_0_1_the_exchange_works_without_request_id(
+    session: Session, pki: TestPki, tmp_path: Path
+) -> None:
+    csms = await session.start_csms(pki=pki)
+    station = session.add_station(
+        StationConfig(
+            station_id="CB-201",
+            csms_url=csms.url,
+            versions=(OcppVersion.V201,),
+            overrides=dict(FAST),
+            state_path=str(tmp_path / "station.sqlite"),
+        )
+    )
+    await wait_until(lambda: station.online, 10)
+    root = {"certificateType": "CSMSRootCertificate", "certificate": pki.root_pem}
+    assert (await csms.call("CB-201", "InstallCertificate", root))["status"] == "Accepted"
+    assert (await csms.call("CB-201", "TriggerMessage", SIGN))["status"] == "Accepted"
+    await wait_until(lambda: station.certificates.leaf_chain() is not None, 10)
+    [sign] = _calls(session, "SignCertificate")
+    [signed] = _calls(session, "CertificateSigned")
+    assert "requestId" not in sign and "requestId" not in signed  # not in the 2.0.1 schemas
+    assert all(r.valid for r in session.store if r.action in ("SignCertificate", "CertificateSigned"))
