@@ -336,3 +336,25 @@ async def test_on_2_0_1_the_exchange_works_without_request_id(
     [signed] = _calls(session, "CertificateSigned")
     assert "requestId" not in sign and "requestId" not in signed  # not in the 2.0.1 schemas
     assert all(r.valid for r in session.store if r.action in ("SignCertificate", "CertificateSigned"))
+
+
+async def test_v2g_certificate_names_its_root_and_is_listed_as_a_chain(
+    session: Session, pki: TestPki, tmp_path: Path
+) -> None:
+    csms, station = await _start(session, pki, tmp_path)
+    root = x509.load_pem_x509_certificate(pki.root_pem.encode())
+    assert (await _install_root(csms, pki.root_pem, "V2GRootCertificate"))["status"] == "Accepted"
+    await csms.call("CB-CERT", "TriggerMessage", {"requestedMessage": "SignV2GCertificate"})
+    await wait_until(lambda: station.certificates.leaf_chain("V2GCertificate") is not None, 10)
+    [sign] = _calls(session, "SignCertificate")
+    assert sign["certificateType"] == "V2GCertificate"  # A02.FR.22
+    assert sign["hashRootCertificate"] == _ocsp_ids(root)  # A02.FR.27
+    wanted = {"certificateType": ["V2GCertificateChain"]}
+    listed = await csms.call("CB-CERT", "GetInstalledCertificateIds", wanted)
+    [entry] = listed["certificateHashDataChain"]
+    chain = station.certificates.leaf_chain("V2GCertificate") or ""
+    leaf = x509.load_pem_x509_certificates(chain.encode())[0]
+    expected = ocsp.OCSPRequestBuilder().add_certificate(leaf, root, hashes.SHA256()).build()
+    assert entry["certificateType"] == "V2GCertificateChain"  # M03.FR.05
+    assert entry["certificateHashData"]["issuerKeyHash"] == expected.issuer_key_hash.hex()
+    assert entry["certificateHashData"]["serialNumber"] == format(expected.serial_number, "x")
