@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.clock import utc_timestamp
@@ -56,7 +55,6 @@ class SecurityEvents:
         self.station = station
         self._wake = asyncio.Event()
         self._last_connect_event: str | None = None
-        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     @property
     def log(self) -> list[dict[str, Any]]:
@@ -79,8 +77,6 @@ class SecurityEvents:
         if SECURITY_EVENTS.get(kind, False):
             store.put(_OUTBOX_KEY, json.dumps([*self.outbox, event][-LOG_SIZE:]))  # bounded while offline
             self._wake.set()
-        for listener in self.listeners:
-            listener(event)
 
     def connect_failed(self, kind: str | None, reason: str) -> None:
         """A TLS failure worth an event (A00.FR.310/316): reported once for a run of the same
