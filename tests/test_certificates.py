@@ -358,3 +358,45 @@ async def test_v2g_certificate_names_its_root_and_is_listed_as_a_chain(
     assert entry["certificateType"] == "V2GCertificateChain"  # M03.FR.05
     assert entry["certificateHashData"]["issuerKeyHash"] == expected.issuer_key_hash.hex()
     assert entry["certificateHashData"]["serialNumber"] == format(expected.serial_number, "x")
+
+
+async def test_each_invalid_chain_is_rejected_with_its_reason(
+    session: Session, pki: TestPki, tmp_path: Path
+) -> None:
+    other = TestPki(tmp_path / "other")
+    csms, station = await _start(session, pki, tmp_path, sign_certificates=False)
+    await _install_root(csms, pki.root_pem)
+
+    def expired(csr_pem: str) -> str:
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        root_key = serialization.load_pem_private_key(pki.files.root_key.read_bytes(), password=None)
+        root = x509.load_pem_x509_certificate(pki.root_pem.encode())
+        long_ago = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(root.subject)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(long_ago)
+            .not_valid_after(long_ago + dt.timedelta(days=30))
+            .sign(root_key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    cases = {
+        "InvalidCertificate": lambda csr: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        "UntrustedIssuer": other.sign_csr,  # a CA the station does not know (A02.FR.06)
+        "Expired": expired,
+    }
+    for reason, make_chain in cases.items():
+        before = len(_calls(session, "SignCertificate"))
+        await csms.call("CB-CERT", "TriggerMessage", SIGN)  # each rejection needs a new trigger (A02.FR.20)
+        await wait_until(lambda: len(_calls(session, "SignCertificate")) > before, 10)  # noqa: B023
+        request = _calls(session, "SignCertificate")[-1]
+        chain = {"certificateChain": make_chain(request["csr"]), "requestId": request["requestId"]}
+        answer = await csms.call("CB-CERT", "CertificateSigned", chain)
+        assert (answer["status"], answer["statusInfo"]["reasonCode"]) == ("Rejected", reason)
+    assert station.certificates.leaf_chain() is None
+    invalid = [e for e in station.security.log if e["type"] == "InvalidChargingStationCertificate"]
+    assert [e["techInfo"].split(":")[0] for e in invalid] == list(cases)
