@@ -189,14 +189,21 @@ class HardwarePage(QWidget):
             ("for", self.reader_station),
             ("", self.reader_evse),
             ("as", self.token_type),
-            ("UID typed in", self.uid_typed),
-            ("byte order", self.uid_reversed),
-            ("length", self.uid_length),
             ("", self.assign_reader_button),
         ):
             _labelled(assign, label, widget)
         assign.addStretch(1)
         form.addRow("Selected reader", assign)
+        # The UID format on a row of its own: the window must fit a 1280-pixel screen.
+        uid_format = QHBoxLayout()
+        for label, widget in (
+            ("typed in", self.uid_typed),
+            ("byte order", self.uid_reversed),
+            ("length", self.uid_length),
+        ):
+            _labelled(uid_format, label, widget)
+        uid_format.addStretch(1)
+        form.addRow("UID format", uid_format)
         test = QHBoxLayout()
         self.test_uid = QLineEdit("04A224B2")
         self.test_uid.setToolTip("A UID as the reader would type it")

@@ -121,6 +121,9 @@ class InterceptPanel(QWidget):
         for version in OcppVersion:
             actions |= schemas.actions(version)
         self.action.addItems(sorted(actions))
+        # The longest action name would set the width of the whole window; it elides instead.
+        self.action.setMinimumContentsLength(14)
+        self.action.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.frame_type = QComboBox()
         self.frame_type.addItem(ANY, None)
         for number, name in FRAME_TYPES.items():

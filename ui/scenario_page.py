@@ -149,6 +149,8 @@ class ScenarioPage(QWidget):
         controls.addStretch(1)
         self.speed_label = QLabel()
         self.speed_label.setStyleSheet("color: #5b6270;")
+        self.speed_label.setWordWrap(True)  # a long hint wraps instead of widening the window
+        self.speed_label.setMinimumWidth(120)
         controls.addWidget(self.speed_label)
         controls.addWidget(self.record_button)
         layout.addLayout(controls)

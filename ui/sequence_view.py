@@ -571,12 +571,15 @@ class SequenceView(QWidget):
         bar.addWidget(self.from_edit)
         bar.addWidget(QLabel("to"))
         bar.addWidget(self.to_edit)
-        bar.addSpacing(12)
-        bar.addWidget(self.follow)
         bar.addStretch(1)
-        bar.addWidget(self.count_label)
-        bar.addWidget(self.svg_button)
-        bar.addWidget(self.png_button)
+        # Counts and exports on a line of their own: the window must fit a 1280-pixel screen.
+        bar2 = QHBoxLayout()
+        bar2.setContentsMargins(8, 0, 8, 4)
+        bar2.addWidget(self.follow)
+        bar2.addSpacing(12)
+        bar2.addWidget(self.count_label, 1)
+        bar2.addWidget(self.svg_button)
+        bar2.addWidget(self.png_button)
 
         self.canvas = SequenceCanvas()
         self.scroll = QScrollArea()
@@ -597,6 +600,7 @@ class SequenceView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
+        layout.addLayout(bar2)
         layout.addWidget(frame, 1)
 
         self.station_combo.currentTextChanged.connect(lambda _: self.refresh())

@@ -545,10 +545,10 @@ class StationPanel(QWidget):
 
     #: The user asked for the device-model browser of this station.
     deviceModelRequested = Signal(object)
-    #: The user wants to enter the password the workspace did not keep.
-    passwordRequested = Signal(object)
     #: The user wants to send a raw frame from this station (fault injection).
     composeRequested = Signal(object)
+    #: The user wants to enter the password the workspace did not keep.
+    passwordRequested = Signal(object)
 
     def __init__(self, station: Station, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -634,20 +634,20 @@ class StationPanel(QWidget):
         self.device_model_button = QPushButton("Device model…")
         self.device_model_button.setToolTip("Browse and edit the station's components and variables")
         self.device_model_button.clicked.connect(lambda: self.deviceModelRequested.emit(self.station))
-        self.password_button = QPushButton("Enter password…")
-        self.password_button.setProperty("primary", True)
         self.compose_button = QPushButton("Compose…")
         self.compose_button.setToolTip("Send a raw frame from this station, valid or deliberately broken")
         self.compose_button.clicked.connect(lambda: self.composeRequested.emit(self.station))
+        self.password_button = QPushButton("Enter password…")
+        self.password_button.setProperty("primary", True)
         self.password_button.clicked.connect(lambda: self.passwordRequested.emit(self.station))
         self.password_button.hide()
         levers.addWidget(self.network_button)
         levers.addWidget(self.reboot_button)
         levers.addStretch(1)
         levers.addWidget(self.password_button)
+        levers.addWidget(self.compose_button)
         levers.addWidget(self.device_model_button)
         h.addLayout(levers)
-        levers.addWidget(self.compose_button)
         layout.addWidget(header)
 
         self.cards: dict[int, EvseCard] = {}
@@ -781,9 +781,9 @@ class StationsPane(QScrollArea):
     """The selected station's panel; the others wait hidden, so switching is instant."""
 
     deviceModelRequested = Signal(object)
+    composeRequested = Signal(object)
     passwordRequested = Signal(object)
 
-    composeRequested = Signal(object)
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
@@ -811,9 +811,9 @@ class StationsPane(QScrollArea):
     def add_station(self, station: Station) -> StationPanel:
         panel = StationPanel(station, self.runner)
         panel.deviceModelRequested.connect(self.deviceModelRequested)
+        panel.composeRequested.connect(self.composeRequested)
         panel.passwordRequested.connect(self.passwordRequested)
         self.panels[id(station)] = panel
-        panel.composeRequested.connect(self.composeRequested)
         self._layout.insertWidget(self._layout.count() - 1, panel)
         if self.current is None:
             self.current = station
