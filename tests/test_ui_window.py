@@ -212,3 +212,12 @@ def test_stop_start_and_edit_under_a_new_id(qtbot, loop: asyncio.AbstractEventLo
             await window.shutdown()
 
     loop.run_until_complete(scenario())
+
+
+def test_the_window_fits_a_1280_pixel_screen(qtbot) -> None:
+    # Every tab's controls count toward the window's minimum width: one long row anywhere
+    # would push the window off a common laptop screen.
+    window = MainWindow(Session(), workspace_path=None)
+    qtbot.addWidget(window)
+    assert window.minimumSizeHint().width() <= 1280
+    window.model.close()
