@@ -4,6 +4,7 @@ websockets, with real keys and certificates made in the test. Requirement ids: O
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 from collections.abc import AsyncIterator
@@ -400,3 +401,40 @@ async def test_each_invalid_chain_is_rejected_with_its_reason(
     assert station.certificates.leaf_chain() is None
     invalid = [e for e in station.security.log if e["type"] == "InvalidChargingStationCertificate"]
     assert [e["techInfo"].split(":")[0] for e in invalid] == list(cases)
+
+
+async def test_new_v2g_certificate_gets_its_ocsp_status_cached(
+    session: Session, pki: TestPki, tmp_path: Path
+) -> None:
+    csms, station = await _start(session, pki, tmp_path)
+    assert (await _install_root(csms, pki.root_pem, "V2GRootCertificate"))["status"] == "Accepted"
+    await csms.call("CB-CERT", "TriggerMessage", {"requestedMessage": "SignV2GCertificate"})
+    await wait_until(lambda: station.certificates.ocsp_cache, 10)  # M06.FR.07: right after install
+    chain = station.certificates.leaf_chain("V2GCertificate") or ""
+    leaf = x509.load_pem_x509_certificates(chain.encode())[0]
+    [request] = _calls(session, "GetCertificateStatus")
+    assert request["ocspRequestData"]["serialNumber"] == format(leaf.serial_number, "x")
+    cached = station.certificates.ocsp_cache[format(leaf.serial_number, "x")]
+    assert cached["status"] == "Good"
+    # The cached answer is a real RFC 6960 response (M06.FR.08/09) for that certificate.
+    response = ocsp.load_der_ocsp_response(base64.b64decode(cached["response"]))
+    assert response.certificate_status is ocsp.OCSPCertStatus.GOOD
+    assert response.serial_number == leaf.serial_number
+    assert all(r.valid for r in session.store if r.action == "GetCertificateStatus")
+
+
+async def test_ocsp_for_a_certificate_of_another_ca_fails(
+    session: Session, pki: TestPki, tmp_path: Path
+) -> None:
+    other = TestPki(tmp_path / "other")
+    csms, station = await _start(session, pki, tmp_path, sign_certificates=False)
+    await _install_root(csms, other.root_pem, "V2GRootCertificate")
+    await csms.call("CB-CERT", "TriggerMessage", {"requestedMessage": "SignV2GCertificate"})
+    await wait_until(lambda: _calls(session, "SignCertificate"), 10)
+    request = _calls(session, "SignCertificate")[-1]
+    signed = {"certificateChain": other.sign_csr(request["csr"]), "requestId": request["requestId"]}
+    signed["certificateType"] = "V2GCertificate"
+    assert (await csms.call("CB-CERT", "CertificateSigned", signed))["status"] == "Accepted"
+    await wait_until(lambda: station.certificates.ocsp_cache, 10)
+    assert [c["status"] for c in station.certificates.ocsp_cache.values()] == ["Failed"]  # M06.FR.04
+    assert _answer(session, "GetCertificateStatus")["statusInfo"]["reasonCode"] == "UnknownIssuer"

@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 DEFAULT_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1")
@@ -33,6 +34,10 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 class CsrRejected(ValueError):
     """A CSR this CA will not sign; the message says why."""
+
+
+class NotOurCertificate(ValueError):
+    """An OCSP question about a certificate another CA issued."""
 
 
 def default_pki_dir() -> Path:
@@ -71,6 +76,7 @@ class TestPki:
             self.directory / "csms-server.pem",
             self.directory / "csms-server.key",
         )
+        self._issued_file = self.directory / "issued-serials.txt"  # what OCSP answers Good for
         self._ensure()
         self._root_cert = x509.load_pem_x509_certificate(self.files.root_cert.read_bytes())
         root_key = serialization.load_pem_private_key(self.files.root_key.read_bytes(), password=None)
@@ -194,9 +200,51 @@ class TestPki:
         if not csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME):
             raise CsrRejected("the CSR subject has no O (the operator's name, A00.FR.509)")
         cert = self._issue(self._root_cert, self._root_key, csr.subject, key, days)
+        with self._issued_file.open("a", encoding="ascii") as fh:
+            fh.write(f"{cert.serial_number:x}\n")
         return (cert.public_bytes(serialization.Encoding.PEM) + self._root_cert.public_bytes(
             serialization.Encoding.PEM
         )).decode("ascii")
+
+    # ------------------------------------------------------------------ OCSP (M06)
+
+    def ocsp_response(self, request: dict[str, str], *, valid_days: int = 7) -> bytes:
+        """A DER OCSPResponse (RFC 6960, M06.FR.08/09) for OCSPRequestDataType fields, signed by
+        this root: Good for a certificate it issued, Unknown for a serial it never issued.
+        NotOurCertificate when the issuer hashes name another CA."""
+        algorithm = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}.get(
+            request.get("hashAlgorithm", "")
+        )
+        if algorithm is None:
+            raise NotOurCertificate(f"unsupported hashAlgorithm {request.get('hashAlgorithm')!r}")
+        digest = hashes.Hash(algorithm)
+        digest.update(self._root_cert.subject.public_bytes())
+        name_hash = digest.finalize()
+        digest = hashes.Hash(algorithm)
+        digest.update(
+            self._root_key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
+        key_hash = digest.finalize()
+        try:
+            asked = (bytes.fromhex(request["issuerNameHash"]), bytes.fromhex(request["issuerKeyHash"]))
+            serial = int(request["serialNumber"], 16)
+        except (KeyError, ValueError) as exc:
+            raise NotOurCertificate(f"unreadable OCSP request data: {exc}") from None
+        if asked != (name_hash, key_hash):
+            raise NotOurCertificate("the issuer hashes name another CA")
+        issued = self._issued_file.read_text("ascii").split() if self._issued_file.exists() else []
+        status = ocsp.OCSPCertStatus.GOOD if f"{serial:x}" in issued else ocsp.OCSPCertStatus.UNKNOWN
+        now = dt.datetime.now(dt.UTC)
+        until = now + dt.timedelta(days=valid_days)
+        response = (
+            ocsp.OCSPResponseBuilder()
+            .add_response_by_hash(name_hash, key_hash, serial, algorithm, status, now, until, None, None)
+            .responder_id(ocsp.OCSPResponderEncoding.HASH, self._root_cert)
+            .sign(self._root_key, hashes.SHA256())
+        )
+        return response.public_bytes(serialization.Encoding.DER)
 
     # ------------------------------------------------------------------ TLS
 

@@ -8,6 +8,7 @@ latest meter values) and lets the console send CSMS-initiated calls.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection
 
 from app.clock import Clock
-from app.csms.ca import CsrRejected, TestPki
+from app.csms.ca import CsrRejected, NotOurCertificate, TestPki
 from app.csms.responses import minimal_response
 from app.protocol.errors import CallTimeout, ConnectionLost, OcppError, SecurityError
 from app.protocol.frames import Call
@@ -294,6 +295,22 @@ class Csms:
             log.info("%s: CertificateSigned not delivered: %s", link.station_id, exc)
             return
         log.info("%s: CertificateSigned %s", link.station_id, answer.get("status"))
+
+    def _on_GetCertificateStatus(
+        self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        """M06.FR.01-04: our CA answers for the certificates it issued; anything else Failed."""
+        try:
+            if self.pki is None:
+                raise NotOurCertificate("this CSMS runs without a CA")
+            der = self.pki.ocsp_response(payload["ocspRequestData"])
+        except NotOurCertificate as exc:
+            response["status"] = "Failed"
+            response["statusInfo"] = {"reasonCode": "UnknownIssuer", "additionalInfo": str(exc)[:1024]}
+            response.pop("ocspResult", None)
+            return
+        response["status"] = "Accepted"
+        response["ocspResult"] = base64.b64encode(der).decode("ascii")
 
     def _on_Authorize(self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]) -> None:
         if link.version is OcppVersion.V16:

@@ -14,8 +14,10 @@ requests are sent again after CertSigningWaitMinimum, doubling, CertSigningRepea
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -30,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
 from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
@@ -439,6 +442,9 @@ class StationCertificates:
         station.security.report("ReconfigurationOfSecurityParameters", "new client certificate installed")
         if "ChargingStationCertificate" in types and station.active_security_profile() == 3:
             station.handlers.after(station.reconnect)  # A02.FR.08: switch by reconnecting
+        for kind in types:
+            if kind != "ChargingStationCertificate":  # M06.FR.07: fresh OCSP data for a new V2G chain
+                station.handlers.after(functools.partial(self.refresh_ocsp, kind))
         return {"status": "Accepted"}
 
     def _configured(self, kind: str) -> dict[str, str] | None:
@@ -473,6 +479,44 @@ class StationCertificates:
             with contextlib.suppress(ValueError):
                 anchors += load_chain(text)
         return anchors
+
+    # ------------------------------------------------------------------ M06: OCSP cache
+
+    @property
+    def ocsp_cache(self) -> dict[str, dict[str, str]]:
+        """Serial number (hex) -> {"status": Good | Revoked | Unknown | Failed | BadSignature,
+        "response": base64 DER OCSPResponse, "checked": time}."""
+        return dict(json.loads(self.station.store.get("certificates.ocsp") or "{}"))
+
+    async def refresh_ocsp(self, certificate_type: str = "V2GCertificate") -> dict[str, str]:
+        """Ask the CSMS for the OCSP status of a V2G certificate and of its sub-CAs, check each
+        answer's signature against the issuer and cache it (M06.FR.06/07): what an EV asks for
+        during ISO 15118 TLS must be at hand. Returns serial -> status."""
+        station = self.station
+        leaf = self._leaves.get(certificate_type)
+        if leaf is None:
+            return {}
+        cache = self.ocsp_cache
+        results: dict[str, str] = {}
+        for cert, issuer in itertools.pairwise(load_chain(leaf["chain"])):
+            data = {**hash_data(cert, issuer), "responderURL": _responder_url(cert)}
+            conn = station.connection
+            if conn is None or conn.closed:
+                break
+            try:
+                answer = await conn.call("GetCertificateStatus", {"ocspRequestData": data})
+            except (CallTimeout, ConnectionLost, OcppError) as exc:
+                log.info("%s: GetCertificateStatus: %s", station.station_id, exc)
+                break
+            status = _ocsp_status(answer, cert, issuer)
+            results[data["serialNumber"]] = status
+            cache[data["serialNumber"]] = {
+                "status": status,
+                "response": str(answer.get("ocspResult", "")),
+                "checked": station.now().isoformat(),
+            }
+        station.store.put("certificates.ocsp", json.dumps(cache))
+        return results
 
     # ------------------------------------------------------------------ M03 / M04 / M05
 
@@ -571,6 +615,45 @@ class StationCertificates:
             if profile == 3 and not self.has_leaf():
                 return Rejection("NoClientCert", f"slot {slot} uses profile 3: no station certificate")
         return None
+
+
+def _responder_url(cert: x509.Certificate) -> str:
+    """The OCSP responder the certificate names (Authority Information Access), else ""."""
+    try:
+        access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        return ""
+    for description in access:
+        if description.access_method == x509.oid.AuthorityInformationAccessOID.OCSP:
+            return str(description.access_location.value)[:2000]
+    return ""
+
+
+def _ocsp_status(answer: dict[str, Any], cert: x509.Certificate, issuer: x509.Certificate) -> str:
+    """What a GetCertificateStatus answer says about `cert`, trusting only a response signed by
+    its issuer (RFC 6960 §4.2.2.2)."""
+    if answer.get("status") != "Accepted" or not answer.get("ocspResult"):
+        return "Failed"
+    try:
+        response = ocsp.load_der_ocsp_response(base64.b64decode(answer["ocspResult"], validate=True))
+    except ValueError:
+        return "Failed"
+    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+        return "Failed"
+    algorithm = response.signature_hash_algorithm
+    if response.serial_number != cert.serial_number or algorithm is None:
+        return "Failed"
+    key, signed = issuer.public_key(), response.tbs_response_bytes
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(response.signature, signed, ec.ECDSA(algorithm))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(response.signature, signed, padding.PKCS1v15(), algorithm)
+        else:
+            return "BadSignature"
+    except InvalidSignature:
+        return "BadSignature"
+    return response.certificate_status.name.title()
 
 
 def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
