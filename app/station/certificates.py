@@ -1,5 +1,5 @@
 """The station's certificates: its own key pairs and signed certificates (A02/A03), the CA
-certificates the CSMS installs (M03-M05), and what TLS needs from them.
+certificates the CSMS installs (M03-M05), cached OCSP answers (M06), and what TLS needs.
 
 Everything persists in the station's SQLite store, so a certificate survives a reboot. Private
 keys never leave this module except as a file with owner-only permissions in a private
