@@ -504,6 +504,8 @@ class InspectorModel(QAbstractTableModel):
             delta = (r.time - self.record(row - 1).time).total_seconds() * 1000
             if abs(delta) >= 10_000:
                 return f"+{delta / 1000:.0f} s"
+            if abs(delta) >= 1_000:
+                return f"+{delta / 1000:.1f} s"
             return f"+{delta:.0f} ms" if abs(delta) >= 10 else f"+{delta:.1f} ms"
         if col == COL_STATION:
             return r.station

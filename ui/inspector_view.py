@@ -58,14 +58,14 @@ ALL_STATIONS = "All stations"
 DEBOUNCE_FROM_ROWS = 50_000
 _WIDTHS = {
     COL_SEQ: 44,
-    COL_TIME: 100,
-    COL_DELTA: 62,
-    COL_STATION: 92,
-    COL_DIRECTION: 112,
-    COL_TYPE: 98,
+    COL_TIME: 94,
+    COL_DELTA: 70,
+    COL_STATION: 86,
+    COL_DIRECTION: 108,
+    COL_TYPE: 92,
     COL_ACTION: 140,
-    COL_ID: 96,
-    COL_LATENCY: 68,
+    COL_ID: 82,
+    COL_LATENCY: 80,
     COL_SIZE: 48,
     COL_VALID: 56,
 }
@@ -445,14 +445,19 @@ class InspectorView(QWidget):
         bar.addSpacing(8)
         bar.addWidget(self.station)
         bar.addWidget(self.filter, 1)
-        bar.addWidget(self.only_problems)
-        bar.addWidget(self.show_mirrors)
-        bar.addWidget(self.count)
         self.validate_button = QPushButton("Validate…")
         self.validate_button.setToolTip("Paste a frame or a payload and check it against the schemas")
         self.validate_button.clicked.connect(self.open_validator)
         bar.addWidget(self.validate_button)
         layout.addLayout(bar)
+        # The filter box gets the whole first row (it is what testers type in); the switches
+        # and the counts go underneath.
+        switches = QHBoxLayout()
+        switches.addWidget(self.only_problems)
+        switches.addWidget(self.show_mirrors)
+        switches.addSpacing(8)
+        switches.addWidget(self.count, 1)
+        layout.addLayout(switches)
         self.filter_error = QLabel()
         self.filter_error.setObjectName("filterError")
         self.filter_error.setWordWrap(True)
