@@ -4,9 +4,11 @@ websockets, with real keys and certificates made in the test. Requirement ids: O
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import itertools
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -421,6 +423,19 @@ async def test_new_v2g_certificate_gets_its_ocsp_status_cached(
     assert response.certificate_status is ocsp.OCSPCertStatus.GOOD
     assert response.serial_number == leaf.serial_number
     assert all(r.valid for r in session.store if r.action == "GetCertificateStatus")
+
+    # M06.FR.10: back online with fresh data, no new question; with week-old data, a refresh.
+    old = station.connection
+    await station.reconnect()
+    await wait_until(lambda: station.online and station.connection is not old, 10)
+    await asyncio.sleep(0.3)
+    assert len(_calls(session, "GetCertificateStatus")) == 1
+    week_ago = (station.now() - dt.timedelta(days=8)).isoformat()
+    cache = station.certificates.ocsp_cache
+    aged = {serial: entry | {"checked": week_ago} for serial, entry in cache.items()}
+    station.store.put("certificates.ocsp", json.dumps(aged))
+    await station.reconnect()
+    await wait_until(lambda: len(_calls(session, "GetCertificateStatus")) == 2, 10)
 
 
 async def test_ocsp_for_a_certificate_of_another_ca_fails(

@@ -64,6 +64,7 @@ SIGN_TRIGGERS: dict[str, str | None] = {
     "SignCombinedCertificate": None,
 }
 RENEW_BEFORE = dt.timedelta(days=30)  # A03.FR.02: renew a month before the certificate expires
+OCSP_REFRESH = dt.timedelta(days=7)  # M06.FR.10
 _HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
 _STORE_KEY = "certificates"
 
@@ -322,7 +323,28 @@ class StationCertificates:
 
     # ------------------------------------------------------------------ A02 / A03: CSR flow
 
-    def renew_if_expiring(self) -> None:
+    def on_online(self) -> None:
+        """Upkeep whenever the station is (back) online: renewal (A03) and OCSP refresh (M06)."""
+        self._renew_if_expiring()
+        self._refresh_stale_ocsp()
+
+    def _refresh_stale_ocsp(self) -> None:
+        """M06.FR.10: cached OCSP data of the V2G certificates is refreshed at least weekly."""
+        cache = self.ocsp_cache
+        for kind in ("V2GCertificate", "V2G20Certificate"):
+            leaf = self._leaves.get(kind)
+            if leaf is None:
+                continue
+            serials = [format(c.serial_number, "x") for c in load_chain(leaf["chain"])[:-1]]
+            checked = [cache.get(serial, {}).get("checked") for serial in serials]
+            stale = any(
+                when is None or self.station.now() - dt.datetime.fromisoformat(when) > OCSP_REFRESH
+                for when in checked
+            )
+            if stale:
+                self.station.spawn(self.refresh_ocsp(kind), f"ocsp-{kind}")
+
+    def _renew_if_expiring(self) -> None:
         """A03: once online, a station certificate that expires within a month gets a new key
         pair and CSR without the CSMS asking."""
         leaf = self._leaves.get("ChargingStationCertificate")

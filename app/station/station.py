@@ -405,7 +405,7 @@ class Station(TransactionFlow):
         self._set_state(LinkState.ONLINE)
         self._queue_wake.set()
         self.security.wake()
-        self.certificates.renew_if_expiring()
+        self.certificates.on_online()
         self.monitoring.check_all()  # thresholds that cleared while offline or rebooting (N07.FR.14)
         await self._report_all_connectors(force=self._boot_reported is False)
         self._boot_reported = True
