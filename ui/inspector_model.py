@@ -60,7 +60,7 @@ ANSWER_TIMEOUT_S = 30.0
 _CALL, _RESULT, _ERROR = 2, 3, 4
 CACHE_RECORDS = 20_000  # record objects kept: the live tail and the pages on screen
 PAGE = 256  # rows read from the capture around a row that is not cached
-PAIRS_KEPT = 400_000  # CALL/answer pairs indexed in memory; older ones are looked up in SQLite
+PAIRS_KEPT = 100_000  # CALL/answer pairs indexed in memory; older ones are looked up in SQLite
 PairKey = tuple[str, str, str]  # (connection, observer, message id)
 
 
