@@ -20,7 +20,7 @@ import yaml
 
 from app.inspector.filters import FilterError, parse_filter
 from app.scenarios.model import STEP_KINDS, Scenario, StationSpec, Step
-from app.station.profile import Problem, format_path, list_templates
+from app.station.profile import Problem, format_path, list_templates, yaml_line
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "resources" / "scenarios"
@@ -72,28 +72,6 @@ def parse_scenario(text: str, *, file: str = "<scenario>", base: Path | None = N
 # ---------------------------------------------------------------------------------------------
 
 
-def _line(root: yaml.Node | None, path: Sequence[PathPart]) -> int | None:
-    """Line of the deepest node on `path` that exists; a mapping entry is its key's line."""
-    node = root
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def _yaml_problem(error: yaml.YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
@@ -143,7 +121,7 @@ def _schema_problems(data: Any, root: yaml.Node | None) -> list[Problem]:
                 close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 message = f"unknown key {key!r}; {hint}expected one of: {', '.join(known)}"
-                problems.append(Problem(_line(root, (*path, key)), where, message))
+                problems.append(Problem(yaml_line(root, (*path, key)), where, message))
             continue
         if error.validator == "oneOf" and len(path) == 2 and path[0] == "steps":
             kinds = [k for k in STEP_KINDS if k in error.instance]
@@ -152,15 +130,15 @@ def _schema_problems(data: Any, root: yaml.Node | None) -> list[Problem]:
                 if kinds
                 else f"a step needs one of: {', '.join(STEP_KINDS)}"
             )
-            problems.append(Problem(_line(root, path), where, message))
+            problems.append(Problem(yaml_line(root, path), where, message))
             continue
         if error.validator == "anyOf":
             # Which alternative was meant is a guess; the deepest error names the real mistake.
             best = jsonschema.exceptions.best_match(error.context or [])
             message = best.message if best is not None else error.message
-            problems.append(Problem(_line(root, path), where, message))
+            problems.append(Problem(yaml_line(root, path), where, message))
             continue
-        problems.append(Problem(_line(root, path), where, error.message))
+        problems.append(Problem(yaml_line(root, path), where, error.message))
     return problems
 
 
@@ -172,7 +150,8 @@ def _rule_problems(data: dict[str, Any], root: yaml.Node | None, base: Path | No
     for index, station in enumerate(data["stations"]):
         path: tuple[PathPart, ...] = ("stations", index)
         if station["id"] in ids:
-            problems.append(Problem(_line(root, (*path, "id")), format_path(path), "station id used twice"))
+            where = format_path(path)
+            problems.append(Problem(yaml_line(root, (*path, "id")), where, "station id used twice"))
         ids.append(station["id"])
         if "template" in station and "profile" in station:
             problems.append(_problem(root, path, "give template or profile, not both"))
@@ -188,12 +167,12 @@ def _rule_problems(data: dict[str, Any], root: yaml.Node | None, base: Path | No
         if "station" in step and step["station"] not in ids:
             path = ("steps", index, "station")
             message = f"no station {step['station']!r} in this scenario; stations: {', '.join(ids)}"
-            problems.append(Problem(_line(root, path), format_path(path), message))
+            problems.append(Problem(yaml_line(root, path), format_path(path), message))
     return problems
 
 
 def _problem(root: yaml.Node | None, path: tuple[PathPart, ...], message: str) -> Problem:
-    return Problem(_line(root, path), format_path(path), message)
+    return Problem(yaml_line(root, path), format_path(path), message)
 
 
 def _match_paths(step: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -216,7 +195,7 @@ def _filter_problems(
         parse_filter(match["filter"])
     except FilterError as error:
         path = (*at, *match_path, "filter")
-        return [Problem(_line(root, path), format_path(path), f"filter: {error}")]
+        return [Problem(yaml_line(root, path), format_path(path), f"filter: {error}")]
     return []
 
 
@@ -239,7 +218,7 @@ def _build(data: dict[str, Any], root: yaml.Node | None, file: str, base: Path |
             Step(
                 kind=kind,
                 args=raw[kind],
-                line=_line(root, ("steps", index)),
+                line=yaml_line(root, ("steps", index)),
                 station=raw.get("station"),
                 label=raw.get("label"),
             )

@@ -97,25 +97,30 @@ class _Lines:
         self._root = root
 
     def line(self, path: Sequence[PathPart]) -> int | None:
-        """The line of the deepest node on `path` that exists; a mapping entry is its key's line."""
-        node = self._root
-        if node is None:
-            return None
-        line = node.start_mark.line + 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in node.value:
-                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
-                        line, node = key_node.start_mark.line + 1, value_node
-                        break
-                else:
-                    return line
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
+        return yaml_line(self._root, path)
+
+
+def yaml_line(root: yaml.Node | None, path: Sequence[PathPart]) -> int | None:
+    """The line of the deepest node on `path` that exists; a mapping entry is its key's line
+    (for error messages that point into a YAML or JSON file the user wrote)."""
+    node = root
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                    line, node = key_node.start_mark.line + 1, value_node
+                    break
             else:
                 return line
-        return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
 
 
 def _yaml_problem(error: yaml.YAMLError) -> Problem:
