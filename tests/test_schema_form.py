@@ -13,6 +13,7 @@ import pytest
 
 from app.csms import schema_form as sf
 from app.protocol import schemas
+from app.protocol.directions import csms_actions
 from app.protocol.schemas import Kind, OcppVersion
 from tests.test_csms import BOTH_WAYS, CS_TO_CSMS, CSMS_TO_CS
 
@@ -21,18 +22,18 @@ NOW = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
 
 
 def test_the_console_offers_exactly_the_actions_a_csms_sends() -> None:
-    actions = set(sf.csms_actions(V21))
+    actions = set(csms_actions(V21))
     assert actions == CSMS_TO_CS | BOTH_WAYS
     assert not actions & CS_TO_CSMS
-    v201 = set(sf.csms_actions(V201))
+    v201 = set(csms_actions(V201))
     assert "ChangeAvailability" in v201 and "AFRRSignal" not in v201  # new in 2.1
     assert v201 < actions | {"DataTransfer"}
-    v16 = set(sf.csms_actions(V16))
+    v16 = set(csms_actions(V16))
     assert {"RemoteStartTransaction", "ChangeConfiguration", "GetConfiguration"} <= v16
     assert not v16 & {"StartTransaction", "BootNotification", "Heartbeat", "SignCertificate"}
 
 
-@pytest.mark.parametrize("action", sf.csms_actions(V21))
+@pytest.mark.parametrize("action", csms_actions(V21))
 def test_every_21_action_gets_a_form_and_a_starting_payload_that_validates(action: str) -> None:
     spec = sf.form_spec(V21, action)
     assert spec.kind == "object"
@@ -46,7 +47,7 @@ def test_every_21_action_gets_a_form_and_a_starting_payload_that_validates(actio
 
 @pytest.mark.parametrize("version", [V16, V201])
 def test_older_versions_start_valid_too(version: OcppVersion) -> None:
-    for action in sf.csms_actions(version):
+    for action in csms_actions(version):
         payload = sf.starting_payload(version, action, NOW)
         assert sf.validate(version, action, payload) == [], action
 

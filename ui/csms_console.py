@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from app.csms import schema_form as sf
 from app.csms.csms import Csms
 from app.inspector.records import CaptureRecord
+from app.protocol.directions import csms_actions
 from app.protocol.errors import CallTimeout, ConnectionLost, OcppError
 from app.protocol.schemas import OcppVersion, Problem
 from app.session import Session
@@ -383,7 +384,7 @@ class CsmsConsole(QWidget):
 
     def _fill_actions(self) -> None:
         previous = self.action or "ChangeAvailability"
-        actions = sf.csms_actions(self.version)
+        actions = csms_actions(self.version)
         self.action_combo.blockSignals(True)
         self.action_combo.clear()
         self.action_combo.addItems(actions)
@@ -400,7 +401,7 @@ class CsmsConsole(QWidget):
 
     def _on_action_picked(self) -> None:
         action = self.action_combo.currentText()
-        if action == self.action or action not in sf.csms_actions(self.version):
+        if action == self.action or action not in csms_actions(self.version):
             return
         self.action = action
         self.form = PayloadForm(sf.form_spec(self.version, action), self._on_form_changed)

@@ -24,28 +24,6 @@ from app.protocol.schemas import Kind, OcppVersion, Problem
 
 KINDS = ("string", "integer", "number", "boolean", "object", "array")
 
-# Actions only a station starts (Part 2 use cases; ocpp21-notes §2). Every other action of a
-# version's schema set is sent by the CSMS; DataTransfer goes both ways, so it stays in.
-# 2.0.1 uses a subset of the 2.1 names.
-_STATION_INITIATED_2X = frozenset({
-    "Authorize", "BatterySwap", "BootNotification", "ClearedChargingLimit", "ClosePeriodicEventStream",
-    "FirmwareStatusNotification", "Get15118EVCertificate", "GetCertificateChainStatus",
-    "GetCertificateStatus", "Heartbeat", "LogStatusNotification", "MeterValues", "NotifyChargingLimit",
-    "NotifyCustomerInformation", "NotifyDERAlarm", "NotifyDERStartStop", "NotifyDisplayMessages",
-    "NotifyEVChargingNeeds", "NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport",
-    "NotifyPriorityCharging", "NotifyReport", "NotifySettlement", "OpenPeriodicEventStream",
-    "PublishFirmwareStatusNotification", "PullDynamicScheduleUpdate", "ReportChargingProfiles",
-    "ReportDERControl", "ReservationStatusUpdate", "SecurityEventNotification", "SignCertificate",
-    "StatusNotification", "TransactionEvent", "VatNumberValidation",
-})  # fmt: skip
-# OCPP-J 1.6 plus its security whitepaper messages (the schema set ships both).
-_STATION_INITIATED_16 = frozenset({
-    "Authorize", "BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
-    "Heartbeat", "LogStatusNotification", "MeterValues", "SecurityEventNotification",
-    "SignCertificate", "SignedFirmwareStatusNotification", "StartTransaction", "StatusNotification",
-    "StopTransaction",
-})  # fmt: skip
-
 # Vendor extension points: real chargers rarely need them from a console, and they would add
 # a group box to nearly every object of 2.x forms. Raw JSON still carries them.
 _HIDDEN = frozenset({"customData"})
@@ -82,12 +60,6 @@ class FieldSpec:
 
     def child(self, name: str) -> FieldSpec:
         return next(c for c in self.children if c.name == name)
-
-
-def csms_actions(version: OcppVersion) -> list[str]:
-    """The actions a CSMS may send to a station of this version, sorted by name."""
-    initiated = _STATION_INITIATED_16 if version is OcppVersion.V16 else _STATION_INITIATED_2X
-    return sorted(schemas.actions(version) - initiated)
 
 
 @cache

@@ -28,6 +28,7 @@ from app.inspector.appendix import (
     UNITS_OF_MEASURE,
 )
 from app.inspector.records import CaptureRecord
+from app.protocol.directions import CSMS_TO_STATION_2X, STATION_TO_CSMS_2X
 from app.protocol.errors import CODES_2X
 
 Severity = Literal["error", "warning", "info"]
@@ -181,35 +182,11 @@ class LintFinding:
         return f"{where}: {self.severity}: [{self.rule}] {self.message} ({self.requirement})"
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 # --- static tables -----------------------------------------------------------------------------
 
-_CS_TO_CSMS = _words(
-    "SignCertificate SecurityEventNotification BootNotification NotifyReport Authorize NotifySettlement "
-    "VatNumberValidation TransactionEvent StatusNotification Heartbeat ReservationStatusUpdate MeterValues "
-    "ReportChargingProfiles NotifyChargingLimit ClearedChargingLimit NotifyEVChargingNeeds "
-    "NotifyEVChargingSchedule NotifyPriorityCharging PullDynamicScheduleUpdate FirmwareStatusNotification "
-    "PublishFirmwareStatusNotification Get15118EVCertificate GetCertificateStatus GetCertificateChainStatus "
-    "LogStatusNotification NotifyMonitoringReport NotifyEvent NotifyCustomerInformation "
-    "OpenPeriodicEventStream ClosePeriodicEventStream NotifyPeriodicEventStream NotifyDisplayMessages "
-    "ReportDERControl NotifyDERAlarm NotifyDERStartStop BatterySwap"
-)
-_CSMS_TO_CS = _words(
-    "CertificateSigned GetBaseReport GetReport GetVariables SetVariables SetNetworkProfile Reset ClearCache "
-    "NotifyWebPaymentStarted SendLocalList GetLocalListVersion GetTransactionStatus RequestStartTransaction "
-    "RequestStopTransaction UnlockConnector TriggerMessage ChangeAvailability ReserveNow CancelReservation "
-    "CostUpdated SetDefaultTariff GetTariffs ClearTariffs ChangeTransactionTariff SetChargingProfile "
-    "GetChargingProfiles ClearChargingProfile GetCompositeSchedule UsePriorityCharging UpdateDynamicSchedule "
-    "UpdateFirmware PublishFirmware UnpublishFirmware InstallCertificate DeleteCertificate "
-    "GetInstalledCertificateIds GetLog GetMonitoringReport SetMonitoringBase SetVariableMonitoring "
-    "SetMonitoringLevel ClearVariableMonitoring CustomerInformation GetPeriodicEventStream "
-    "AdjustPeriodicEventStream SetDisplayMessage GetDisplayMessages ClearDisplayMessage "
-    "NotifyAllowedEnergyTransfer AFRRSignal SetDERControl GetDERControl ClearDERControl "
-    "RequestBatterySwap"
-)
+_CS_TO_CSMS = STATION_TO_CSMS_2X
+_CSMS_TO_CS = CSMS_TO_STATION_2X
+_ALL_2X = _CS_TO_CSMS | _CSMS_TO_CS
 # request -> the result message the station sends after its response (same requestId)
 _RESULT_OF = {
     "GetBaseReport": "NotifyReport",
@@ -446,7 +423,7 @@ class Linter:
             out.add("duplicate-message-id", f"message id {message_id} already used by the {sender}")
         elif previous is None:
             _bounded_put(seen, message_id, digest, _MAX_IDS)
-        if action.endswith("Request") and action[:-7] in (_CS_TO_CSMS | _CSMS_TO_CS):
+        if action.endswith("Request") and action[:-7] in _ALL_2X:
             out.add("action-request-suffix", f"action {action} should be {action[:-7]}")
         wrong = (sender == "station" and action in _CSMS_TO_CS) or (
             sender == "csms" and action in _CS_TO_CSMS
