@@ -315,26 +315,12 @@ def _schema_of(record: CaptureRecord) -> SchemaNode | None:
     return (doc, doc) if doc else None
 
 
-def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    seen = 0
-    while isinstance(node, dict) and "$ref" in node and seen < 20:
-        ref = str(node["$ref"])
-        target: Any = root
-        for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else []:
-            target = target.get(part) if isinstance(target, dict) else None
-        if not isinstance(target, dict):
-            break
-        # A description next to the $ref (on the property) wins over the definition's own.
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-        seen += 1
-    return node
-
 
 def _child_schema(schema: SchemaNode | None, key: str | int) -> SchemaNode | None:
     if schema is None:
         return None
     node, root = schema
-    node = _resolve(node, root)
+    node = schemas.resolve_ref(node, root)[0]
     if isinstance(key, int):
         items = node.get("items")
         return (items, root) if isinstance(items, dict) else None
@@ -349,7 +335,7 @@ def field_description(schema: SchemaNode | None) -> str:
     node, root = schema
     text = node.get("description")
     if not text and "$ref" in node:
-        text = _resolve(node, root).get("description")
+        text = schemas.resolve_ref(node, root)[0].get("description")
     return str(text or "").strip()
 
 

@@ -37,20 +37,9 @@ def _template(version: OcppVersion, action: str) -> Any:
 _NOW = object()  # placeholder for "current time", substituted per answer
 
 
-def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        ref = node["$ref"]
-        if not ref.startswith("#/"):
-            raise ValueError(f"unsupported $ref {ref}")
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target[part]
-        node = target
-    return node
-
 
 def _build(node: dict[str, Any], root: dict[str, Any]) -> Any:
-    node = _resolve(node, root)
+    node = schemas.resolve_ref(node, root)[0]
     if "enum" in node:
         values = node["enum"]
         return next((v for v in _PREFERRED_ENUM_VALUES if v in values), values[0])

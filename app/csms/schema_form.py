@@ -71,18 +71,6 @@ def form_spec(version: OcppVersion, action: str, kind: Kind = Kind.REQUEST) -> F
     return _spec("", doc, doc, required=True, depth=0)
 
 
-def _resolve(node: dict[str, Any], root: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    name = ""
-    while "$ref" in node:
-        ref = node["$ref"]
-        if not ref.startswith("#/"):
-            raise ValueError(f"unsupported $ref {ref}")
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target[part]
-        name, node = ref.rsplit("/", 1)[-1], target
-    return node, name
-
 
 def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(text)).strip()
@@ -92,7 +80,7 @@ def _spec(name: str, node: dict[str, Any], root: dict[str, Any], *, required: bo
     if depth > 20:  # no OCA schema nests this deep; a cycle would otherwise never end
         raise ValueError(f"schema nests deeper than 20 levels at {name!r}")
     described = node.get("description", "")
-    node, type_name = _resolve(node, root)
+    node, type_name = schemas.resolve_ref(node, root)
     kind = node.get("type", "object")
     if isinstance(kind, list):
         kind = next((k for k in kind if k in KINDS), "string")

@@ -100,6 +100,24 @@ def schema(version: OcppVersion, action: str, kind: Kind) -> dict[str, Any] | No
     return result
 
 
+def resolve_ref(node: dict[str, Any], root: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Follow a node's local `$ref`s to the definition (keys next to a `$ref`, such as the
+    property's own description, win over the definition's); also the definition's name."""
+    name = ""
+    for _ in range(20):  # a cycle of references ends here rather than hanging
+        ref = node.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            break
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        if not isinstance(target, dict):
+            break
+        name = ref.rsplit("/", 1)[-1]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node, name
+
+
 @cache
 def _validator(version: OcppVersion, action: str, kind: Kind) -> Any:
     doc = schema(version, action, kind)
