@@ -162,3 +162,35 @@ def test_load_a_profiles_hardware_into_the_page(
             await session.stop()
 
     loop.run_until_complete(scenario())
+
+
+def test_the_evse_card_says_when_a_real_meter_drives_it_and_when_it_went_quiet(qtbot) -> None:
+    from dataclasses import replace
+
+    from app.station.meter import ExternalValues
+    from app.station.station import Station
+    from ui.station_panel import EvseCard
+    from ui.tasks import TaskRunner
+
+    station = Station(StationConfig("CB-HW-CARD", "ws://127.0.0.1:9/ocpp", evse_count=1))
+    card = EvseCard(station, station.evses[1], TaskRunner())
+    qtbot.addWidget(card)
+    card.refresh()
+    assert "real meter" not in card.meter.text()  # simulated values
+
+    values = ExternalValues(
+        voltage_v=(230.0, 230.0, 230.0), current_a=(16.0, 16.0, 16.0), power_w=11040.0,
+        energy_import_wh=12345500.0,
+    )  # fmt: skip
+    evse = station.evses[1]
+    evse.electrics.set_external(values)
+    evse.reading = evse.electrics.reading  # what the station's next physics tick publishes
+    card.refresh()
+    assert card.meter.text().startswith("12345.500 kWh") and card.meter.text().endswith("· real meter")
+
+    evse.electrics.set_external(replace(values, stale=True))
+    evse.reading = evse.electrics.reading
+    card.refresh()
+    assert "not answering: last values" in card.meter.text()
+    assert "stopped answering" in card.meter.toolTip()
+    station.close()

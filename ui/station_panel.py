@@ -484,11 +484,23 @@ class EvseCard(QFrame):
         self.soc.setText("—" if soc is None else f"{soc:.1f}")
         if reading is not None and reading.phases_in_use:
             amps = max(reading.current_a)
-            self.meter.setText(
-                f"{register_wh / 1000:.3f} kWh · {amps:.1f} A × {reading.phases_in_use} phases"
+            text = f"{register_wh / 1000:.3f} kWh · {amps:.1f} A × {reading.phases_in_use} phases"
+        else:
+            text = f"{register_wh / 1000:.3f} kWh"
+        # A real meter drives this EVSE (Hardware tab): say so, and say when it stopped answering.
+        if reading is not None and reading.external:
+            text += " · real meter, not answering: last values" if reading.stale else " · real meter"
+            self.meter.setStyleSheet(f"color: {theme.NOTE.name()};" if reading.stale else "")
+            self.meter.setToolTip(
+                "The meter assigned on the Hardware tab has stopped answering; the station keeps\n"
+                "reporting its last good values until it answers again."
+                if reading.stale
+                else "Values read from the meter assigned on the Hardware tab"
             )
         else:
-            self.meter.setText(f"{register_wh / 1000:.3f} kWh")
+            self.meter.setStyleSheet("")
+            self.meter.setToolTip("")
+        self.meter.setText(text)
 
     def _refresh_ev(self) -> None:
         ev = self.evse.ev
