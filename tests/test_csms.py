@@ -328,6 +328,26 @@ async def test_201_station_boots_and_authorizes(start_csms: Any) -> None:
     assert csms.stations["CP1"].version is V201
 
 
+async def test_16_station_gets_16_statuses_for_21_only_verdicts(start_csms: Any) -> None:
+    # NoCredit / NotAtThisTime / Unknown exist only in 2.x; a 1.6 charger must get a value of
+    # its own enum (1.6 AuthorizationStatus), the nearest being Invalid.
+    config = CsmsConfig(token_status={"POOR": "NoCredit", "NIGHT": "NotAtThisTime", "GONE": "Blocked"})
+    csms = await start_csms(config)
+    v16 = OcppVersion.V16
+    async with station_at(csms, versions=(v16,)) as station:
+        boot = {"chargePointVendor": "ChargeBench", "chargePointModel": "Test"}
+        assert (await station.call("BootNotification", boot))["status"] == "Accepted"
+        verdicts = (("POOR", "Invalid"), ("NIGHT", "Invalid"), ("GONE", "Blocked"), ("OK1", "Accepted"))
+        for tag, expected in verdicts:
+            answer = await station.call("Authorize", {"idTag": tag})
+            assert answer["idTagInfo"]["status"] == expected
+            assert jsonschema_problems(v16, "Authorize", Kind.RESPONSE, answer) == []
+        start = {"connectorId": 1, "idTag": "POOR", "meterStart": 0, "timestamp": TIMESTAMP}
+        answer = await station.call("StartTransaction", start)
+        assert answer["idTagInfo"]["status"] == "Invalid"
+        assert jsonschema_problems(v16, "StartTransaction", Kind.RESPONSE, answer) == []
+
+
 # ------------------------------------------------------------ connection handling
 
 

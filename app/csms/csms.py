@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 _ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification", "NotifyReport", "NotifyMonitoringReport"})
 
 
+_TAG_STATUSES_16 = frozenset({"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"})
+
+
 @dataclass(slots=True)
 class CsmsConfig:
     boot_status: str = "Accepted"  # what BootNotification gets: Accepted | Pending | Rejected
@@ -51,6 +54,12 @@ class CsmsConfig:
             (status for token, status in self.token_status.items() if token.upper() == wanted),
             self.default_token_status,
         )
+
+    def tag_status_16(self, id_tag: str) -> str:
+        """The status for a 1.6 idTag: a 2.x-only verdict (NoCredit, NotAtThisTime, Unknown…)
+        becomes Invalid, the nearest 1.6 value, so the answer stays valid for a 1.6 charger."""
+        status = self.status_of(id_tag)
+        return status if status in _TAG_STATUSES_16 else "Invalid"
 
 
 @dataclass(slots=True)
@@ -314,7 +323,7 @@ class Csms:
 
     def _on_Authorize(self, link: StationLink, payload: dict[str, Any], response: dict[str, Any]) -> None:
         if link.version is OcppVersion.V16:
-            response["idTagInfo"]["status"] = self.config.status_of(payload.get("idTag", ""))
+            response["idTagInfo"]["status"] = self.config.tag_status_16(payload.get("idTag", ""))
         else:
             response["idTokenInfo"]["status"] = self.config.status_of(payload["idToken"]["idToken"])
 
@@ -371,7 +380,7 @@ class Csms:
     ) -> None:
         self._tx_counter += 1
         response["transactionId"] = self._tx_counter
-        response["idTagInfo"]["status"] = self.config.status_of(payload.get("idTag", ""))
+        response["idTagInfo"]["status"] = self.config.tag_status_16(payload.get("idTag", ""))
         tx = TransactionView(
             str(self._tx_counter), evse_id=payload.get("connectorId"), id_token=payload.get("idTag")
         )
