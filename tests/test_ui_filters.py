@@ -182,3 +182,29 @@ def test_validator_dialog_flags_missing_field_and_passes_heartbeat(qtbot) -> Non
     assert dialog.validate() == []
     dialog.text.setPlainText("[2, ")
     assert "not JSON" in dialog.validate()[0]
+
+
+def test_a_filter_over_a_big_capture_runs_in_the_background_and_keeps_live_frames(qtbot) -> None:
+    model = InspectorModel()
+    model.background_from = 0  # every capture counts as big here
+    frames = [_frame(n, 2, age_s=1, raw=f'[2,"h{n}","Heartbeat",{{}}]') for n in range(1, 301)]
+    for n, record in enumerate(frames):
+        if n % 3 == 0:
+            record.station = "CB-1"
+    model.append_records(frames)
+    assert model.rowCount() == 300
+    states: list[bool] = []
+    model.filteringChanged.connect(states.append)
+
+    with qtbot.waitSignal(model.filteringChanged, timeout=5000, check_params_cb=lambda running: not running):
+        model.set_station_filter("CB-1")
+        assert model.filter_running and states == [True]
+        assert model.rowCount() == 300  # the old rows stay until the answer is in
+        # Frames arriving meanwhile are judged by the new filter when the answer comes.
+        late = [_frame(n, 2, age_s=0, raw=f'[2,"h{n}","Heartbeat",{{}}]') for n in (301, 302)]
+        late[0].station = "CB-1"
+        model.append_records(late)
+        assert model.rowCount() == 300
+    assert not model.filter_running and states == [True, False]
+    assert [model.record(r).seq for r in range(model.rowCount())] == [*range(1, 301, 3), 301]
+    model.close()

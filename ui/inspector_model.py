@@ -10,6 +10,9 @@ QSortFilterProxyModel: a proxy maps every row through Python on each insert, whi
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
@@ -17,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.inspector.capture_db import CaptureDb
 from app.inspector.filters import Filter, parse_filter
@@ -55,11 +58,13 @@ _NUMERIC = frozenset({COL_SEQ, COL_DELTA, COL_LATENCY, COL_SIZE})
 RecordRole = Qt.ItemDataRole.UserRole + 1
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+log = logging.getLogger(__name__)
 #: A CALL with no CALLRESULT / CALLERROR after this long is flagged "no answer".
 ANSWER_TIMEOUT_S = 30.0
 _CALL, _RESULT, _ERROR = 2, 3, 4
 CACHE_RECORDS = 20_000  # record objects kept: the live tail and the pages on screen
 PAGE = 256  # rows read from the capture around a row that is not cached
+BACKGROUND_FROM = 200_000  # frames in the capture from which a new filter runs in a thread
 PAIRS_KEPT = 100_000  # CALL/answer pairs indexed in memory; older ones are looked up in SQLite
 PairKey = tuple[str, str, str]  # (connection, observer, message id)
 
@@ -93,6 +98,10 @@ def version_label(version: object) -> str:
 class InspectorModel(QAbstractTableModel):
     """A view over a capture database: the rows passing the current filter, as seqs.
 
+    On a big capture a new filter runs in a worker thread (a payload condition over a million
+    frames takes most of a second): the table keeps showing the old rows, `filtering` says
+    so, and live records arriving meanwhile are judged when the answer comes.
+
     Every record handed to `append_records` goes into the SQLite capture (`db`, a temp file
     unless given); the model itself holds an array of 8-byte seqs per visible row, a bounded
     cache of record objects (the live tail and the pages being looked at), and the CALL/answer
@@ -101,8 +110,17 @@ class InspectorModel(QAbstractTableModel):
     live records are judged by the same filter's Python predicates.
     """
 
+    #: A filter over the capture started (True) or its rows are in (False).
+    filteringChanged = Signal(bool)
+    _filtered = Signal(int, object)  # (generation, rows): from the worker thread
+
     def __init__(self, parent: Any = None, *, db: CaptureDb | None = None, live: bool = True) -> None:
         super().__init__(parent)
+        self.background_from = BACKGROUND_FROM  # captures at least this big filter in a thread
+        self._generation = 0  # of the latest filter; older answers are dropped
+        self._upto = 0  # the latest filter's query covers seqs up to here
+        self._arrived: list[CaptureRecord] | None = None  # live records while a filter runs
+        self._filtered.connect(self._on_filtered)
         self._db = db if db is not None else CaptureDb()
         self._owns_db = db is None
         self.live = live  # False: a capture file being read (its own end is "now")
@@ -233,7 +251,47 @@ class InspectorModel(QAbstractTableModel):
 
     def _refilter(self) -> None:
         self._db.flush()
-        rows = self._db.all_seqs(self._sql_filter())
+        flt = self._sql_filter()
+        self._generation += 1
+        if self._total < self.background_from:
+            rows = self._db.all_seqs(flt)
+            self._arrived = None
+            self._reset_rows(rows)
+            return
+        generation, upto, db = self._generation, self._db.last_seq, self._db
+        self._upto = upto
+        if self._arrived is None:
+            self._arrived = []
+            self.filteringChanged.emit(True)
+
+        def work() -> None:
+            try:
+                rows = db.all_seqs(flt, upto=upto, apart=True)
+            except Exception:  # the capture closed under us: nothing to show
+                log.exception("filtering the capture failed")
+                rows = None
+            with contextlib.suppress(RuntimeError):  # the model went away meanwhile
+                self._filtered.emit(generation, rows)
+
+        threading.Thread(target=work, name="inspector-filter", daemon=True).start()
+
+    def _on_filtered(self, generation: int, rows: array[int] | None) -> None:
+        if generation != self._generation or self._arrived is None:
+            return  # a newer filter is on its way
+        arrived, self._arrived = self._arrived, None
+        if rows is None:
+            rows = array("q")
+        accepts = self.accepts
+        rows.extend(r.seq for r in arrived if r.seq > self._upto and accepts(r))
+        self._reset_rows(rows)
+        self.filteringChanged.emit(False)
+
+    @property
+    def filter_running(self) -> bool:
+        """A filter over a big capture is still running in the background."""
+        return self._arrived is not None
+
+    def _reset_rows(self, rows: array[int]) -> None:
         self.beginResetModel()
         self._rows = rows
         self.endResetModel()
@@ -257,6 +315,9 @@ class InspectorModel(QAbstractTableModel):
         self._total += len(batch)
         self._trim_cache()
         self._index_pairs(batch)
+        if self._arrived is not None:  # a new filter is running: its answer decides
+            self._arrived.extend(batch)
+            return
         if not visible:
             return
         first = len(self._rows)
@@ -273,6 +334,10 @@ class InspectorModel(QAbstractTableModel):
             self._db = CaptureDb()
         self._rows = array("q")
         self._total = self._mirrors = 0
+        self._generation += 1  # a filter still running belongs to the old capture
+        if self._arrived is not None:
+            self._arrived = None
+            self.filteringChanged.emit(False)
         self._cache.clear()
         self._texts.clear()
         self._calls.clear()

@@ -484,6 +484,7 @@ class InspectorView(QWidget):
         self._answer_timer.start()
         model.modelReset.connect(self._after_reset)
         model.rowsInserted.connect(self._update_count)
+        model.filteringChanged.connect(self._on_filtering)
         model.rowsInserted.connect(self.table.follow_inserted)
         self._update_count()
 
@@ -577,6 +578,12 @@ class InspectorView(QWidget):
             row = self.model.row_of(record)
             if row >= 0:
                 self.select_row(row)
+
+    def _on_filtering(self, running: bool) -> None:
+        if running:
+            self.count.setText(f"Filtering {self.model.total_count:,} frames…")
+        else:
+            self._update_count()
 
     def _update_count(self, *_: Any) -> None:
         m = self.model

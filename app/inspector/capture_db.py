@@ -398,15 +398,35 @@ class CaptureDb:
         )
         return [r[0] for r in rows]
 
-    def all_seqs(self, flt: FilterLike = None) -> array[int]:
-        """Seqs of every committed matching record, in order, as a compact array (a view's rows)."""
+    def all_seqs(self, flt: FilterLike = None, *, upto: int | None = None, apart: bool = False) -> array[int]:
+        """Seqs of every committed matching record (up to seq `upto`), in order, as a compact
+        array (a view's rows). `apart` reads through a connection of its own, so a long query in
+        a worker thread leaves the shared reader to the views."""
         f = _as_filter(flt)
+        sql, params = f.sql, list(f.params)
+        if upto is not None:
+            sql, params = f"seq <= ? AND ({sql})", [upto, *params]
         out = array("q")
+        query = f"SELECT seq FROM frames WHERE {sql} ORDER BY seq"
+        if apart:
+            conn = _connect(self.path)
+            try:
+                cursor = conn.execute(query, params)
+                while rows := cursor.fetchmany(50_000):
+                    out.extend(r[0] for r in rows)
+            finally:
+                conn.close()
+            return out
         with self._read_lock:
-            cursor = self._reader.execute(f"SELECT seq FROM frames WHERE {f.sql} ORDER BY seq", f.params)
+            cursor = self._reader.execute(query, params)
             while rows := cursor.fetchmany(50_000):
                 out.extend(r[0] for r in rows)
         return out
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last record appended (committed once `flush()` returns)."""
+        return self._last_seq
 
     def get_many(self, seqs: Sequence[int]) -> dict[int, CaptureRecord]:
         """The committed records among `seqs` (a page of a view), by seq."""
@@ -534,6 +554,8 @@ class CaptureDb:
             if rows:
                 self._write_rows(rows)
                 count += len(rows)
+            if first_seq is not None:
+                self._last_seq = seq
         except BaseException:
             if first_seq is not None:
                 with self._write_lock:
