@@ -318,6 +318,7 @@ class Station(TransactionFlow):
             else self.config.call_timeout,
             connection_name=f"{self.station_id}@station",
             interceptor=self.interceptor,
+            on_invalid=lambda why: self.security.report("InvalidMessages", why),
         )
         self.connection = conn
         self._set_state(LinkState.CONNECTED)

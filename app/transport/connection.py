@@ -57,8 +57,12 @@ class OcppConnection:
         connection_name: str | None = None,
         mirror: bool = False,
         interceptor: Interceptor | None = None,
+        on_invalid: Callable[[str], None] | None = None,
     ) -> None:
         self.ws = ws
+        # Told about each received frame that is not valid OCPP (the station logs them as the
+        # InvalidMessages security event).
+        self.on_invalid = on_invalid
         self.version = version
         self.station_id = station_id
         self.local_role: Sender = local_role
@@ -253,6 +257,9 @@ class OcppConnection:
             inbound.notes + held_notes,
             inbound.latency,
         )
+        if inbound.problems and self.on_invalid is not None:
+            what = inbound.action or inbound.message_type or "frame"
+            self.on_invalid(f"{what} {inbound.message_id or ''}: {inbound.problems[0]}")
         if inbound.reply is not None:
             await self._transmit_frame(inbound.reply, inbound.action)
         if inbound.answered is not None:
