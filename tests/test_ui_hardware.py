@@ -194,3 +194,41 @@ def test_the_evse_card_says_when_a_real_meter_drives_it_and_when_it_went_quiet(q
     assert "not answering: last values" in card.meter.text()
     assert "stopped answering" in card.meter.toolTip()
     station.close()
+
+
+def test_a_station_added_from_a_profile_in_the_window_brings_its_meter(
+    qtbot, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from ui.main_window import MainWindow
+
+    session = Session()
+    session.hardware = Hardware(lambda: session.stations, usb_backend=SimulatedUsbBackend())
+    meter_server = SimulatedMeter(load_map("sdm120"), {"voltage.L1": 229.0, "energy.import": 5_000.0})
+    window = MainWindow(session, workspace_path=None)
+    qtbot.addWidget(window)
+
+    async def scenario() -> None:
+        port = await meter_server.start_tcp()
+        try:
+            await window.start_builtin_csms()
+            profile = tmp_path / "desk.yaml"
+            profile.write_text(
+                "id: CB-FROM-FILE\nhardware:\n"
+                f"  meters:\n    - {{name: desk, map: sdm120, tcp: {{host: 127.0.0.1, port: {port}}}}}\n"
+            )
+            dialog = window.open_add_dialog()
+            dialog.use_profile_file(str(profile))
+            dialog.station_id.setText("CB-RENAMED")  # the meter follows the station's new id
+            dialog.accept()
+            await wait_until(lambda: "CB-RENAMED" in session.stations, 5, "the station added")
+            page = window.hardware_page
+            page.refresh()
+            assert page.meters.topLevelItemCount() == 1
+            row = page.meters.topLevelItem(0)
+            assert row.text(2) == "CB-RENAMED / EVSE 1"
+            await wait_until(lambda: (page.refresh(), row.text(3) == "Reading")[1], 5, "the meter read")
+        finally:
+            await meter_server.stop()
+            await window.shutdown()
+
+    loop.run_until_complete(scenario())

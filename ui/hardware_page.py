@@ -453,17 +453,19 @@ class HardwarePage(QWidget):
         if path:
             self.load_profile_hardware(path)
 
-    def load_profile_hardware(self, path: str) -> str:
-        """Add a profile's readers and meters, for the station of that id (or the one selected)."""
-        try:
-            config = load_profile(path)
-        except ProfileError as exc:
-            message = f"Cannot use {path}:\n{exc}"
-            self._say_meter(message, problem=True)
-            return message
-        station_id = config.station_id
-        if station_id not in self.session.stations:
-            station_id = self.meter_station.currentText() or station_id
+    def load_profile_hardware(self, path: str, station_id: str | None = None) -> str:
+        """Add a profile's readers and meters, for `station_id`, else the station of the
+        profile's id, else the one selected."""
+        if station_id is None:
+            try:
+                config = load_profile(path)
+            except ProfileError as exc:
+                message = f"Cannot use {path}:\n{exc}"
+                self._say_meter(message, problem=True)
+                return message
+            station_id = config.station_id
+            if station_id not in self.session.stations:
+                station_id = self.meter_station.currentText() or station_id
         try:
             setup = hardware_from_profile(path, station_id)
         except MeterMapError as exc:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.hardware.setup import profile_names_hardware
 from app.session import Session
 from app.station.config import StationConfig
 from app.station.station import LinkState, Station
@@ -336,6 +337,9 @@ class MainWindow(QMainWindow):
         if config is None:
             return
         self.add_station(config)
+        if dialog.profile_file is not None and profile_names_hardware(dialog.profile_file):
+            # The profile's readers and meters come with the station (Hardware tab).
+            self.hardware_page.load_profile_hardware(dialog.profile_file, config.station_id)
 
     def add_station(self, config: StationConfig, *, start: bool = True) -> Station:
         station = self.session.add_station(config, start=start)

@@ -424,6 +424,12 @@ class StationDialog(QDialog):
             self.source_group.checkedId(), SOURCE_TEMPLATE
         )
 
+    @property
+    def profile_file(self) -> str | None:
+        """The profile the station was built from, when it was (its hardware section applies too)."""
+        path = self.profile_path.text().strip()
+        return path if self.source == SOURCE_FILE and path else None
+
     # ------------------------------------------------------------------ identity fields
 
     def _show_identity(self, config: StationConfig, *, include_id: bool, include_url: bool = True) -> None:

@@ -93,3 +93,14 @@ def hardware_from_profile(path: str | os.PathLike[str], station_id: str) -> Hard
         except MeterMapError as exc:
             raise MeterMapError(f"{path}: hardware.meters[{n}].map: {exc}") from None
     return setup
+
+
+def profile_names_hardware(path: str | os.PathLike[str]) -> bool:
+    """Whether a profile has readers or meters to start (False for an unreadable file: its
+    errors are reported where the profile itself is loaded)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    section = data.get("hardware") if isinstance(data, dict) else None
+    return isinstance(section, dict) and bool(section.get("readers") or section.get("meters"))
