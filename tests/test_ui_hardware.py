@@ -232,3 +232,54 @@ def test_a_station_added_from_a_profile_in_the_window_brings_its_meter(
             await window.shutdown()
 
     loop.run_until_complete(scenario())
+
+
+def test_readers_and_meters_come_back_with_the_workspace(
+    qtbot, loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from app.hardware.modbus_meter import MeterConfig
+    from app.hardware.rfid import ReaderConfig
+    from app.hardware.uid_format import UidFormat
+    from ui import workspace as ws
+    from ui.main_window import MainWindow
+
+    path = tmp_path / "workspace.json"
+    meter_server = SimulatedMeter(load_map("sdm120"), {"voltage.L1": 232.0, "energy.import": 7_000.0})
+
+    async def scenario() -> None:
+        port = await meter_server.start_tcp()
+        first = Session()
+        first.hardware = Hardware(lambda: first.stations, usb_backend=SimulatedUsbBackend())
+        window = MainWindow(first, workspace_path=path)
+        qtbot.addWidget(window)
+        try:
+            await window.start(csms_url=None, station_id="CB-WS-HW", evse_count=1)
+            uid = UidFormat(typed="decimal", byte_order="reversed", length=4)
+            first.hardware.add_reader(ReaderConfig(0x08FF, 0x0009, station_id="CB-WS-HW", evse_id=1, uid=uid))
+            first.hardware.add_meter(
+                MeterConfig("desk", map="sdm120", port=port, station_id="CB-WS-HW", evse_id=1)
+            )
+            assert window.save_workspace()
+        finally:
+            await window.shutdown()
+
+        again = Session()
+        again.hardware = Hardware(lambda: again.stations, usb_backend=SimulatedUsbBackend())
+        window = MainWindow(again, workspace_path=path)
+        qtbot.addWidget(window)
+        try:
+            saved = ws.load(path)
+            assert saved is not None
+            await window.restore(saved)
+            (reader,) = again.hardware.readers.configs
+            assert (reader.ident, reader.station_id, reader.uid) == ("08ff:0009", "CB-WS-HW", uid)
+            (meter,) = again.hardware.meters
+            config = meter.config
+            assert (config.name, config.port, config.station_id) == ("desk", port, "CB-WS-HW")
+            evse = again.stations["CB-WS-HW"].evses[1]
+            await wait_until(lambda: evse.electrics.reading.external, 10, "the restored meter driving EVSE 1")
+        finally:
+            await window.shutdown()
+            await meter_server.stop()
+
+    loop.run_until_complete(scenario())

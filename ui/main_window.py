@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
                 panel = self.stations.panel_for(station)
                 if panel is not None and entry.password_needed:
                     panel.set_password_needed(True)
+            self._restore_hardware(workspace)
             self.restore_layout(workspace)
             selected = self.session.stations.get(workspace.selected or "")
             if selected is not None:
@@ -232,6 +233,21 @@ class MainWindow(QMainWindow):
             return stations
         finally:
             self._restoring = False
+
+    def _restore_hardware(self, workspace: ws.Workspace) -> None:
+        """Readers and meters as they were; a meter whose map is gone is reported, not fatal."""
+        hardware = self.session.hardware
+        known = {c.ident for c in hardware.readers.configs}
+        for reader in workspace.readers:
+            if reader.ident not in known:
+                hardware.add_reader(reader)
+        for meter in workspace.meters:
+            try:
+                hardware.add_meter(meter)
+            except ValueError as exc:  # MeterMapError: the map file moved or broke
+                self.statusBar().showMessage(f"Meter {meter.name} not restored: {exc}", 10000)
+        if workspace.readers or workspace.meters:
+            hardware.start()
 
     async def shutdown(self) -> None:
         """Stop everything the window started; safe to call twice."""
@@ -512,6 +528,8 @@ class MainWindow(QMainWindow):
             builtin_csms=self.csms_bar.running,
             builtin_port=self._builtin_port,
             selected=current.station_id if current is not None else None,
+            readers=list(self.session.hardware.readers.configs),
+            meters=[meter.config for meter in self.session.hardware.meters],
         )
         workspace.set_blob("geometry", self.saveGeometry().data())
         workspace.set_blob("splitter", self.splitter.saveState().data())

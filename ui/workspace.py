@@ -1,4 +1,5 @@
-"""The workspace: which stations the window hosts, whether the built-in CSMS runs, the layout.
+"""The workspace: which stations the window hosts, whether the built-in CSMS runs, the real
+readers and meters assigned to them (Hardware tab), the layout.
 
 Saved as one JSON file (QStandardPaths.AppConfigLocation/workspace.json, or the path in
 $CHARGEBENCH_WORKSPACE) when the window closes and after every add / edit / remove, and
@@ -20,6 +21,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from app.hardware.modbus_meter import MeterConfig
+from app.hardware.rfid import ReaderConfig
+from app.hardware.uid_format import UidFormat
 from app.protocol.schemas import OcppVersion
 from app.station.config import ConnectorSpec, EvseSpec, StationConfig
 
@@ -61,6 +65,8 @@ class Workspace:
     builtin_csms: bool = True
     builtin_port: int | None = None
     selected: str | None = None
+    readers: list[ReaderConfig] = field(default_factory=list)
+    meters: list[MeterConfig] = field(default_factory=list)
     #: Qt saveGeometry()/saveState() blobs by name, base64.
     layout: dict[str, str] = field(default_factory=dict)
 
@@ -147,6 +153,10 @@ def to_json(workspace: Workspace) -> dict[str, Any]:
         "builtin_csms": {"enabled": workspace.builtin_csms, "port": workspace.builtin_port},
         "selected": workspace.selected,
         "stations": stations,
+        "hardware": {
+            "readers": [_plain(r) for r in workspace.readers],
+            "meters": [_plain(m) for m in workspace.meters],
+        },
         "layout": dict(workspace.layout),
     }
 
@@ -172,6 +182,19 @@ def from_json(data: dict[str, Any]) -> Workspace:
                 password_needed=bool(item.get("password_needed")),
             )
         )
+    hardware = data.get("hardware") or {}
+    for i, item in enumerate(hardware.get("readers") or []):
+        try:
+            reader = _known(ReaderConfig, item)
+            reader["uid"] = UidFormat(**_known(UidFormat, reader.get("uid") or {}))
+            workspace.readers.append(ReaderConfig(**reader))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise WorkspaceError(f"hardware reader #{i + 1}: {exc}") from exc
+    for i, item in enumerate(hardware.get("meters") or []):
+        try:
+            workspace.meters.append(MeterConfig(**_known(MeterConfig, item)))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise WorkspaceError(f"hardware meter #{i + 1}: {exc}") from exc
     return workspace
 
 
