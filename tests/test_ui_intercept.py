@@ -158,7 +158,7 @@ async def composer_scenario(qtbot, session: Session, window: MainWindow) -> None
     composer.action.setCurrentText("Authorize")
     qtbot.mouseClick(composer.insert_button, Qt.MouseButton.LeftButton)
     assert '"Authorize"' in composer.editor.toPlainText()
-    assert "Valid ocpp2.1 CALL Authorize" in composer.verdict.text()
+    assert "Valid OCPP 2.1 CALL Authorize" in composer.verdict.text()
     qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
     await wait_until(lambda: composer.answer_record is not None, 5, "the CSMS's answer")
     assert composer.answer.toPlainText().startswith("CALLRESULT after ")

@@ -34,6 +34,7 @@ from app.protocol.schemas import Kind, OcppVersion
 from app.session import Session
 from app.transport.connection import OcppConnection
 from ui import theme
+from ui.inspector_model import version_label
 from ui.tasks import TaskRunner
 from ui.validator_dialog import validate_text
 
@@ -151,10 +152,10 @@ def judge(text: str, version: OcppVersion, action: str | None) -> tuple[bool, st
         problems = ["(text): a bare payload; a frame is a JSON array like [2, id, action, {…}]"]
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        return False, f"Not valid {version}: {problems[0]}{more}"
+        return False, f"Not valid {version_label(version)}: {problems[0]}{more}"
     kind = FRAME_TYPE_NAMES.get(doc[0], "frame") if isinstance(doc, list) and doc else "frame"
     named = doc[2] if isinstance(doc, list) and len(doc) > 3 and doc[0] in (2, 6) else ""
-    return True, f"Valid {version} {kind} {named}".rstrip()
+    return True, f"Valid {version_label(version)} {kind} {named}".rstrip()
 
 
 # ---------------------------------------------------------------------- the dialog
