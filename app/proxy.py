@@ -46,6 +46,7 @@ from app.inspector.records import CaptureRecord, Sender
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, FrameError, Send, parse
 from app.protocol.schemas import Kind, OcppVersion, Problem, is_known, validate
 from app.signals import Signal
+from app.transport.intercept import Direction, Interceptor
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,11 @@ class FrameReader:
             info.action = self._results[other].pop(frame.message_id, None)
         return info
 
+    def action_of_call(self, caller: Sender, message_id: str) -> str | None:
+        """The action of an unanswered CALL the `caller` sent with this id."""
+        pending = self._calls[caller].get(message_id)
+        return pending[0] if pending else None
+
     def _answer(self, caller: Sender, info: FrameInfo, now: float) -> None:
         assert info.message_id is not None
         pending = self._calls[caller].pop(info.message_id, None)
@@ -220,6 +226,7 @@ class OcppProxy:
         ssl_context: ssl.SSLContext | None = None,
         upstream_ca_file: str | None = None,
         upstream_verify: bool = True,
+        interceptor: Interceptor | None = None,
     ) -> None:
         scheme = urlsplit(upstream_url).scheme
         if scheme not in ("ws", "wss"):
@@ -234,6 +241,8 @@ class OcppProxy:
         self.ssl_context = ssl_context
         self.upstream_ca_file = upstream_ca_file
         self.upstream_verify = upstream_verify
+        # Intercept mode on real traffic: a frame a rule (side "proxy") matches waits here.
+        self.interceptor = interceptor
         self.stations: dict[ServerConnection, ProxiedStation] = {}  # connected through, both legs open
         self.forwarded = 0  # messages passed on, all stations, both directions
         # Upstream open, the station's handshake not finished yet.
@@ -456,14 +465,27 @@ class OcppProxy:
             at = self.clock.now()
             arrived = time.monotonic()
             forwarded = True
+            notes: list[str] = []
+            if self.interceptor is not None and self.interceptor.active and isinstance(message, str):
+                leg = _Leg(link, sender, dst, reader)
+                direction: Direction = "outgoing" if sender == "station" else "incoming"  # the charger's view
+                verdict = await self.interceptor.hold(leg, direction, message)
+                notes = verdict.notes
+                if verdict.text is None:
+                    forwarded = False
+                else:
+                    message = verdict.text
+                at = self.clock.now()
             try:
-                await dst.send(message)
-                link.forwarded += 1
-                self.forwarded += 1
+                if forwarded:
+                    await dst.send(message)
+                    link.forwarded += 1
+                    self.forwarded += 1
             except ConnectionClosed:
                 forwarded = False  # the other leg is going; its own pump mirrors its close
+                notes.append("not forwarded: the other side had closed")
             if self.capture is not None:
-                self._record(link, reader, sender, message, at, arrived, forwarded)
+                self._record(link, reader, sender, message, at, arrived, notes)
         if link.closed_by is None:
             link.closed_by, link.close_code, link.close_reason = (
                 sender,
@@ -480,7 +502,7 @@ class OcppProxy:
         message: str | bytes,
         at: Any,
         arrived: float,
-        forwarded: bool,
+        notes: list[str],
     ) -> None:
         assert self.capture is not None
         if isinstance(message, bytes):
@@ -490,8 +512,7 @@ class OcppProxy:
         else:
             text = message
             info = reader.read(sender, text, arrived)
-        if not forwarded:
-            info.notes.append("not forwarded: the other side had closed")
+        info.notes.extend(notes)
         self.capture(
             CaptureRecord(
                 time=at,
@@ -510,6 +531,33 @@ class OcppProxy:
                 latency_ms=None if info.latency is None else info.latency * 1000.0,
             )
         )
+
+
+class _Leg:
+    """One direction of a proxied connection as a place to hold frames (intercept mode)."""
+
+    local_role = "proxy"
+
+    def __init__(
+        self,
+        link: ProxiedStation,
+        sender: Sender,
+        dst: ServerConnection | ClientConnection,
+        reader: FrameReader,
+    ) -> None:
+        self.station_id = link.station_id
+        self._sender = sender
+        self._dst = dst
+        self._reader = reader
+
+    async def wait_closed(self) -> None:
+        await self._dst.wait_closed()  # the frame would go nowhere
+
+    def answered_action(self, direction: str, mtype: int | None, msg_id: str | None) -> str | None:
+        if mtype not in (3, 4) or msg_id is None:
+            return None
+        asked_by: Sender = "csms" if self._sender == "station" else "station"
+        return self._reader.action_of_call(asked_by, msg_id)
 
 
 async def _mirror_close(

@@ -101,6 +101,7 @@ class Session:
             ssl_context=ssl_context,
             upstream_ca_file=upstream_ca_file,
             upstream_verify=upstream_verify,
+            interceptor=self.interceptor,
         )
         await proxy.start()
         self.proxies.append(proxy)

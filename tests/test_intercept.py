@@ -220,3 +220,45 @@ async def test_rules_filter_by_station_side_and_type(session: Session) -> None:
     interceptor.add_rule(Rule(every=True))
     await station.connection.call("Heartbeat", {})
     assert len(held) == 1  # switched off: nothing is held
+
+
+async def test_at_the_proxy_a_real_chargers_frame_is_edited_or_dropped_on_its_way(session: Session) -> None:
+    # The station stands in for a real charger: it talks to the built-in CSMS through the proxy,
+    # and the rules hold its frames at the proxy (side "proxy"; outgoing = sent by the charger).
+    csms = await session.start_csms()
+    proxy = await session.start_proxy("127.0.0.1", 0, csms.url)
+    config = StationConfig(
+        station_id="CB-PXI", csms_url=proxy.url, evse_count=1, overrides=FAST, call_timeout=5
+    )
+    config.versions = (OcppVersion.V201,)  # StatusNotification (G01) on 2.0.1
+    station = session.add_station(config)
+    await wait_until(lambda: station.online, 10)
+    link = await csms.wait_for_station("CB-PXI")
+    held = collect(session)
+
+    session.interceptor.add_rule(Rule(side="proxy", direction="outgoing", action="StatusNotification"))
+    fault = asyncio.ensure_future(station.set_fault(1, True))
+    frame = await wait_until(lambda: held and held[0])
+    assert (frame.side, frame.station, frame.direction) == ("proxy", "CB-PXI", "outgoing")
+    assert '"Faulted"' in frame.text and frame.summary.startswith("CB-PXI →")
+    frame.release_edited(frame.text.replace('"Faulted"', '"Unavailable"'))
+    await fault
+    await wait_until(lambda: link.connector_status.get((1, 1)) == "Unavailable")
+    # Each capture point shows its own wire: the charger sent Faulted, the proxy forwarded the edit.
+    sent = frames(session, "StatusNotification", observer="station", sender="station", mtype=2)
+    forwarded = frames(session, "StatusNotification", observer="proxy", sender="station", mtype=2)
+    assert '"Faulted"' in sent[-1].raw
+    assert '"Unavailable"' in forwarded[-1].raw and any("edited" in n for n in forwarded[-1].notes)
+
+    # Dropped at the proxy: the CSMS never sees the heartbeat, the charger's call times out.
+    session.interceptor.add_rule(Rule(side="proxy", direction="outgoing", action="Heartbeat"))
+    before = len(frames(session, "Heartbeat", observer="csms", sender="station"))
+    assert station.connection is not None
+    beat = asyncio.ensure_future(station.connection.call("Heartbeat", {}))
+    frame = await wait_until(lambda: len(held) == 2 and held[1])
+    frame.drop()
+    with pytest.raises((CallTimeout, ConnectionLost)):
+        await beat
+    assert len(frames(session, "Heartbeat", observer="csms", sender="station")) == before
+    dropped = frames(session, "Heartbeat", observer="proxy", sender="station", mtype=2)[-1]
+    assert any("dropped" in n for n in dropped.notes)

@@ -181,3 +181,22 @@ async def composer_scenario(qtbot, session: Session, window: MainWindow) -> None
     if SHOTS:
         composer.grab().save(os.path.join(SHOTS, "composer.png"))
         window.grab().save(os.path.join(SHOTS, "window.png"))
+
+
+def test_rules_can_hold_a_real_chargers_frames_at_the_proxy(qtbot) -> None:
+    from ui.intercept_panel import InterceptPanel
+
+    session = Session()
+    panel = InterceptPanel(session)
+    qtbot.addWidget(panel)
+    outgoing = panel.direction.findData("outgoing")
+    assert panel.direction.itemText(outgoing) == "Outgoing (it sends)"
+    panel.side.setCurrentIndex(panel.side.findData("proxy"))
+    # Nothing of ours sends at the proxy: the directions are named after the charger.
+    assert panel.direction.itemText(outgoing) == "Charger → CSMS"
+    assert panel.direction.itemText(panel.direction.findData("incoming")) == "CSMS → charger"
+    panel.direction.setCurrentIndex(outgoing)
+    panel.action.setCurrentText("StatusNotification")
+    rule = panel.add_rule()
+    assert (rule.side, rule.direction, rule.action) == ("proxy", "outgoing", "StatusNotification")
+    assert panel.rules.item(0).text().endswith("· at the proxy")

@@ -104,7 +104,12 @@ class InterceptPanel(QWidget):
         self.side = QComboBox()
         self.side.addItem("Emulated station", "station")
         self.side.addItem("Built-in CSMS", "csms")
-        self.side.setToolTip("The end of the connection where the frame is held")
+        self.side.addItem("Proxy (a real charger)", "proxy")
+        self.side.setToolTip(
+            "Where the frame is held: at an emulated station, at the built-in CSMS, or in the proxy\n"
+            "between a real charger and its CSMS (Proxy tab)"
+        )
+        self.side.currentIndexChanged.connect(self._name_directions)
         self.direction = QComboBox()
         for label, value in (
             ("Outgoing (it sends)", "outgoing"),
@@ -197,12 +202,27 @@ class InterceptPanel(QWidget):
 
     # ------------------------------------------------------------------ rules
 
+    def _name_directions(self, *_: object) -> None:
+        """At the proxy nothing of ours sends: the directions are named after the charger."""
+        proxy = self.side.currentData() == "proxy"
+        names = {
+            "outgoing": "Charger → CSMS" if proxy else "Outgoing (it sends)",
+            "incoming": "CSMS → charger" if proxy else "Incoming (it receives)",
+        }
+        for i in range(self.direction.count()):
+            value = self.direction.itemData(i)
+            if value in names:
+                self.direction.setItemText(i, names[value])
+
     def refresh_choices(self) -> None:
-        """Station ids for the rule editor (emulated stations and the built-in CSMS's peers)."""
+        """Station ids for the rule editor (emulated stations, the built-in CSMS's peers, the
+        stations connected through a proxy)."""
         wanted = self.station.currentText()
         ids = set(self.session.stations)
         if self.session.csms is not None:
             ids |= set(self.session.csms.stations)
+        for proxy in self.session.proxies:
+            ids |= {link.station_id for link in proxy.stations.values()}
         self.station.clear()
         self.station.addItem(ANY)
         self.station.addItems(sorted(ids))

@@ -139,6 +139,15 @@ class OcppConnection:
                 self._raw_calls.pop(next(iter(self._raw_calls)))
         self._record_raw(self.local_role, text, ["sent raw"])
 
+    def answered_action(self, direction: str, mtype: int | None, msg_id: str | None) -> str | None:
+        """The action an incoming answer belongs to: the CALL of ours it answers (interceptor)."""
+        if direction != "incoming" or mtype not in (3, 4) or msg_id is None:
+            return None
+        call = self.endpoint.outstanding
+        if call is not None and call.message_id == msg_id:
+            return call.action
+        return self.raw_call_action(msg_id)
+
     def raw_call_action(self, message_id: str) -> str | None:
         """The action of a CALL sent raw with this id and not answered yet."""
         pending = self._raw_calls.get(message_id)

@@ -24,14 +24,26 @@ import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from app.signals import Signal
 
-if TYPE_CHECKING:
-    from app.transport.connection import OcppConnection
-
 Direction = Literal["outgoing", "incoming"]
+
+
+class HoldPoint(Protocol):
+    """Where a frame can be held: one end of an OcppConnection, or one leg of the proxy.
+
+    `local_role` is the rule's side ("station", "csms", "proxy"); at the proxy "outgoing" is a
+    frame from the charger (towards its CSMS) and "incoming" one towards the charger.
+    """
+
+    @property
+    def local_role(self) -> str: ...
+    @property
+    def station_id(self) -> str: ...
+    async def wait_closed(self) -> None: ...
+    def answered_action(self, direction: Direction, mtype: int | None, msg_id: str | None) -> str | None: ...
 DEFAULT_HOLD_TIMEOUT = 120.0
 NOTE = "[intercept]"
 FRAME_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR", 5: "CALLRESULTERROR", 6: "SEND"}
@@ -42,7 +54,8 @@ class Rule:
     """Which frames to hold. None in a field matches anything.
 
     `side` is the end of the connection where the frame is held: "station" (an emulated station)
-    or "csms" (the built-in CSMS); `direction` is seen from that end.
+    or "csms" (the built-in CSMS), `direction` seen from that end; or "proxy" (a real charger
+    talking through the proxy), where "outgoing" is what the charger sends.
     """
 
     direction: Literal["outgoing", "incoming", "both"] = "both"
@@ -50,7 +63,7 @@ class Rule:
     action: str | None = None
     message_type: int | None = None
     every: bool = False  # False: the rule holds the next matching frame, then goes away
-    side: Literal["station", "csms"] = "station"
+    side: Literal["station", "csms", "proxy"] = "station"
 
     def matches(
         self,
@@ -84,7 +97,8 @@ class Rule:
             if p
         )
         where = self.station or "any station"
-        return f"{what} · {where}" + (" · at the built-in CSMS" if self.side == "csms" else "")
+        at = {"csms": " · at the built-in CSMS", "proxy": " · at the proxy"}
+        return f"{what} · {where}" + at.get(self.side, "")
 
 
 class Outcome(StrEnum):
@@ -136,7 +150,7 @@ class HeldFrame:
     @property
     def summary(self) -> str:
         kind = FRAME_TYPES.get(self.message_type or 0, "unreadable frame")
-        arrow = "→" if (self.direction == "outgoing") == (self.side == "station") else "←"
+        arrow = "→" if (self.direction == "outgoing") == (self.side in ("station", "proxy")) else "←"
         return f"{self.station} {arrow} {self.action or ''} {kind}".replace("  ", " ")
 
     def release(self) -> None:
@@ -205,7 +219,7 @@ class Interceptor:
                 frame.release()
 
     async def hold(
-        self, conn: OcppConnection, direction: Direction, text: str, action: str | None = None
+        self, conn: HoldPoint, direction: Direction, text: str, action: str | None = None
     ) -> Verdict:
         """Called by the connection for each frame; returns at once unless a rule matches."""
         if not self.active:
@@ -217,7 +231,7 @@ class Interceptor:
             return Verdict(text)
         mtype, msg_id, read_action = peek_frame(text)
         if action is None:
-            action = read_action or _answered_action(conn, direction, mtype, msg_id)
+            action = read_action or conn.answered_action(direction, mtype, msg_id)
         rule = next((r for r in candidates if r.matches(side, direction, station, mtype, action)), None)
         if rule is None:
             return Verdict(text)
@@ -248,7 +262,7 @@ class Interceptor:
             self.frame_decided.emit(frame)
         return await self._apply(frame, decision)
 
-    async def _wait(self, conn: OcppConnection, direction: Direction, frame: HeldFrame) -> _Decision:
+    async def _wait(self, conn: HoldPoint, direction: Direction, frame: HeldFrame) -> _Decision:
         assert frame._decided is not None
         waiters: list[asyncio.Future[Any]] = [frame._decided]
         if direction == "outgoing":
@@ -298,14 +312,3 @@ def peek_frame(text: str) -> tuple[int | None, str | None, str | None]:
             return mtype, msg_id, action
     return None, None, None
 
-
-def _answered_action(
-    conn: OcppConnection, direction: Direction, mtype: int | None, msg_id: str | None
-) -> str | None:
-    """The action an incoming answer belongs to: the CALL of ours it answers, if outstanding."""
-    if direction != "incoming" or mtype not in (3, 4) or msg_id is None:
-        return None
-    call = conn.endpoint.outstanding
-    if call is not None and call.message_id == msg_id:
-        return call.action
-    return conn.raw_call_action(msg_id)
