@@ -194,3 +194,34 @@ def test_wss_on_both_legs_from_the_page(qtbot, loop: asyncio.AbstractEventLoop, 
             await upstream.stop()
 
     run_window(qtbot, loop, scenario)
+
+
+def test_the_proxy_form_comes_back_with_the_workspace_without_secrets(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ui import workspace as ws
+
+    path = tmp_path / "workspace.json"
+    window = MainWindow(Session(), workspace_path=path)
+    qtbot.addWidget(window)
+    page = window.proxy_page
+    page.host.setText("0.0.0.0")
+    page.port.setValue(9443)
+    page.upstream.setText("wss://ops:s3cret-pw@csms.example:443/ocpp")
+    page.cert.setText("/etc/cb/proxy.pem")
+    page.upstream_ca.setText("/etc/cb/csms-ca.pem")
+    page.insecure.setChecked(True)
+    assert window.save_workspace()
+    text = path.read_text()
+    assert "s3cret-pw" not in text  # a password in the URL stays out of the settings file
+    window.model.close()
+
+    again = MainWindow(Session(), workspace_path=path)
+    qtbot.addWidget(again)
+    saved = ws.load(path)
+    assert saved is not None
+    again.proxy_page.apply_settings(saved.proxy)
+    page = again.proxy_page
+    assert (page.host.text(), page.port.value()) == ("0.0.0.0", 9443)
+    assert page.upstream.text() == "wss://ops@csms.example:443/ocpp"
+    assert (page.cert.text(), page.upstream_ca.text()) == ("/etc/cb/proxy.pem", "/etc/cb/csms-ca.pem")
+    assert not page.insecure.isChecked()  # "do not verify" is decided anew each session
+    again.model.close()

@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
                 if panel is not None and entry.password_needed:
                     panel.set_password_needed(True)
             self._restore_hardware(workspace)
+            self.proxy_page.apply_settings(workspace.proxy)
             self.restore_layout(workspace)
             selected = self.session.stations.get(workspace.selected or "")
             if selected is not None:
@@ -530,6 +531,7 @@ class MainWindow(QMainWindow):
             selected=current.station_id if current is not None else None,
             readers=list(self.session.hardware.readers.configs),
             meters=[meter.config for meter in self.session.hardware.meters],
+            proxy=self.proxy_page.settings(),
         )
         workspace.set_blob("geometry", self.saveGeometry().data())
         workspace.set_blob("splitter", self.splitter.saveState().data())

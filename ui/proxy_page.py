@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import ssl
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -162,6 +164,33 @@ class ProxyPage(QWidget):
     def _on_insecure(self, checked: bool) -> None:
         self.insecure_warning.setVisible(checked)
 
+    def settings(self) -> dict[str, Any]:
+        """What the workspace keeps of the form: never the "do not verify" switch (each session
+        decides that anew), never a password written into the upstream URL."""
+        return {
+            "host": self.host.text().strip(),
+            "port": self.port.value(),
+            "upstream": _without_password(self.upstream.text().strip()),
+            "cert": self.cert.text().strip(),
+            "key": self.key.text().strip(),
+            "upstream_ca": self.upstream_ca.text().strip(),
+        }
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Fill the form from a saved workspace (the proxy is not started)."""
+        if isinstance(settings.get("host"), str) and settings["host"]:
+            self.host.setText(settings["host"])
+        if isinstance(settings.get("port"), int):
+            self.port.setValue(settings["port"])
+        for key, field in (
+            ("upstream", self.upstream),
+            ("cert", self.cert),
+            ("key", self.key),
+            ("upstream_ca", self.upstream_ca),
+        ):
+            if isinstance(settings.get(key), str):
+                field.setText(settings[key])
+
     def use_builtin(self) -> None:
         csms = self.session.csms
         if csms is None:
@@ -306,3 +335,15 @@ class ProxyPage(QWidget):
         self._timer.stop()
         if self.proxy is not None:
             self.proxy.connection_event.disconnect(self._on_event)
+
+
+def _without_password(url: str) -> str:
+    """`url` with any password in its user part removed (it would land in a settings file)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=user + host))

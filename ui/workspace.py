@@ -67,6 +67,7 @@ class Workspace:
     selected: str | None = None
     readers: list[ReaderConfig] = field(default_factory=list)
     meters: list[MeterConfig] = field(default_factory=list)
+    proxy: dict[str, Any] = field(default_factory=dict)  # the Proxy tab's form (not started)
     #: Qt saveGeometry()/saveState() blobs by name, base64.
     layout: dict[str, str] = field(default_factory=dict)
 
@@ -157,6 +158,7 @@ def to_json(workspace: Workspace) -> dict[str, Any]:
             "readers": [_plain(r) for r in workspace.readers],
             "meters": [_plain(m) for m in workspace.meters],
         },
+        "proxy": dict(workspace.proxy),
         "layout": dict(workspace.layout),
     }
 
@@ -182,6 +184,9 @@ def from_json(data: dict[str, Any]) -> Workspace:
                 password_needed=bool(item.get("password_needed")),
             )
         )
+    proxy = data.get("proxy")
+    if isinstance(proxy, dict):
+        workspace.proxy = proxy
     hardware = data.get("hardware") or {}
     for i, item in enumerate(hardware.get("readers") or []):
         try:
