@@ -80,6 +80,12 @@ def test_run_a_scenario_in_the_window_shows_progress_captions_and_the_failure(
             assert window.station_list.current() is session.stations["UI-SC-1"]
             assert any(r.station == "UI-SC-1" for r in session.store.records())
             page.grab().save(str(tmp_path / "page.png"))
+            # Once looked at, the scenario's station can go; the tester's own one stays.
+            assert page.cleanup_button.isEnabled()
+            qtbot.mouseClick(page.cleanup_button, Qt.MouseButton.LeftButton)
+            await wait_until(lambda: "UI-SC-1" not in session.stations, 5, "the scenario's station removed")
+            assert "CB-UI" in session.stations
+            await wait_until(lambda: not page.cleanup_button.isEnabled(), 5, "the button disabled")
         finally:
             await window.shutdown()
 

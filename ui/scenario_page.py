@@ -144,8 +144,14 @@ class ScenarioPage(QWidget):
             "Record what you do with the stations (plug, tap, network, faults, console calls) "
             "into a scenario file"
         )
+        self.cleanup_button = QPushButton("Remove its stations")
+        self.cleanup_button.setToolTip(
+            "Take the stations this scenario added out of the window (they stay after a run, to be\n"
+            "looked at; otherwise they are kept in the workspace like any other station)"
+        )
         for button in (self.run_button, self.pause_button, self.step_button, self.stop_button):
             controls.addWidget(button)
+        controls.addWidget(self.cleanup_button)
         controls.addStretch(1)
         self.speed_label = QLabel()
         self.speed_label.setStyleSheet("color: #5b6270;")
@@ -158,6 +164,9 @@ class ScenarioPage(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.step_button.clicked.connect(self.single_step)
         self.stop_button.clicked.connect(self.stop)
+        self.cleanup_button.clicked.connect(
+            lambda: self.tasks.run(self.remove_stations(), "Remove the scenario's stations")
+        )
         self.record_button.clicked.connect(self.toggle_recording)
 
         self.progress = QProgressBar()
@@ -317,6 +326,17 @@ class ScenarioPage(QWidget):
         if self.run is not None:
             self.run.stop()
 
+    def scenario_stations(self) -> list[str]:
+        """The loaded scenario's stations that are in the window now."""
+        if self.scenario is None:
+            return []
+        return [s.station_id for s in self.scenario.stations if s.station_id in self.session.stations]
+
+    async def remove_stations(self) -> None:
+        for station_id in self.scenario_stations():
+            await self.session.remove_station(station_id)
+        self._refresh_buttons()
+
     def _verdict(self, text: str, colour: str) -> None:
         self.verdict.setText(text)
         self.verdict.setStyleSheet(f"color: {colour}; font-weight: bold; font-size: 15px;")
@@ -329,6 +349,7 @@ class ScenarioPage(QWidget):
         self.pause_button.setText("▶  Resume" if paused else "Pause")
         self.step_button.setEnabled(self.scenario is not None and (not running or paused))
         self.stop_button.setEnabled(running)
+        self.cleanup_button.setEnabled(not running and bool(self.scenario_stations()))
         self.picker.setEnabled(not running)
         self.open_button.setEnabled(not running)
         clock = self.session.clock
