@@ -42,6 +42,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from app.clock import Clock
+from app.inspector.jsonl import mask_secrets
 from app.inspector.records import CaptureRecord, Sender
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, FrameError, Send, parse
 from app.protocol.schemas import Kind, OcppVersion, Problem, is_known, validate
@@ -513,6 +514,10 @@ class OcppProxy:
             text = message
             info = reader.read(sender, text, arrived)
         info.notes.extend(notes)
+        # What the charger and its CSMS exchange is forwarded as is; what is kept is masked.
+        raw = mask_secrets(text, info.payload)
+        if raw is not text:
+            info.payload = _loose_payload(raw)
         self.capture(
             CaptureRecord(
                 time=at,
@@ -521,7 +526,7 @@ class OcppProxy:
                 sender=sender,
                 observer="proxy",
                 version=link.subprotocol or "",
-                raw=text,
+                raw=raw,
                 message_type=info.message_type,
                 action=info.action,
                 message_id=info.message_id,

@@ -206,6 +206,30 @@ async def test_basic_auth_is_passed_through_and_never_recorded(caplog: pytest.Lo
         wrong = base64.b64encode(b"AUTH-2:wrong-one-0123456789").decode()
         for message in proxy_logs:
             assert password not in message and token not in message and wrong not in message
+
+        # Secrets inside frames: forwarded as they are, masked in what the proxy records.
+        new_password = "n3w-Secret-Pa55-98765"
+        key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+        answer = await csms.call(
+            "AUTH-1",
+            "SetVariables",
+            {
+                "setVariableData": [
+                    {
+                        "attributeValue": new_password,
+                        "component": {"name": "SecurityCtrlr"},
+                        "variable": {"name": "BasicAuthPassword"},
+                    }
+                ]
+            },
+        )
+        assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"  # it reached the station
+        await csms.call("AUTH-1", "DataTransfer", {"vendorId": "cb.test", "data": key})
+        proxied = [r for r in session.store if r.observer == "proxy" and r.sender == "csms"]
+        assert {"SetVariables", "DataTransfer"} <= {r.action for r in proxied}
+        for record in session.store:
+            assert new_password not in record.raw and "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in record.raw
+            assert new_password not in str(record.payload)
     finally:
         await session.stop()
 

@@ -1,13 +1,15 @@
 """Captures as JSON Lines: one frame per line, described by schemas/capture-line.schema.json.
 
 Secrets stay out of captures by construction: Basic-auth credentials travel in the HTTP
-upgrade, which is not a frame, and write-only device-model values (BasicAuthPassword) are
-masked in SetVariables payloads before a line is written.
+upgrade, which is not a frame, and every capture point (our connections, the proxy) and every
+export passes the frame text through `mask_secrets`: write-only device-model values
+(BasicAuthPassword) and PEM private keys are masked.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +23,10 @@ _SECRET_VARIABLES = {"basicauthpassword"}
 
 
 def mask_secrets(raw: str, payload: Any) -> str:
-    """The frame text with write-only secrets replaced; the frame is left as-is otherwise."""
+    """The frame text with secrets replaced (write-only variables, PEM private keys: a key that
+    leaves a station by mistake, A02.FR.05); the frame is left as-is otherwise."""
+    if "PRIVATE KEY-----" in raw:
+        raw = _PRIVATE_KEY.sub(MASK, raw)
     if "asicAuthPassword" not in raw and "asicauthpassword" not in raw.lower():
         return raw
     try:
@@ -30,6 +35,10 @@ def mask_secrets(raw: str, payload: Any) -> str:
         return raw
     changed = _mask(frame)
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False) if changed else raw
+
+
+# A PEM private key block inside a JSON string (newlines escaped or not).
+_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
 
 
 def _mask(node: Any) -> bool:

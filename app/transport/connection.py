@@ -12,13 +12,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from app.clock import Clock
-from app.inspector.jsonl import MASK, mask_secrets
+from app.inspector.jsonl import mask_secrets
 from app.inspector.records import CaptureRecord, Sender
 from app.protocol.errors import CallTimeout, ConnectionLost, InternalError, OcppError
 from app.protocol.frames import Call, CallError, CallResult, CallResultError, Frame, Send, serialize
@@ -387,7 +386,7 @@ class OcppConnection:
             return
         # Secrets stay on the wire, never in a capture (BasicAuthPassword in SetVariables,
         # SetNetworkProfile): what the inspector, files and exports see is masked.
-        raw = mask_private_keys(mask_secrets(text, payload))
+        raw = mask_secrets(text, payload)
         self.capture(
             CaptureRecord(
                 time=self.clock.now(),
@@ -407,18 +406,6 @@ class OcppConnection:
                 mirror=self.mirror,
             )
         )
-
-
-# A PEM private key block inside a JSON string (newlines escaped or not).
-_PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL)
-
-
-def mask_private_keys(raw: str) -> str:
-    """The frame text with any PEM private key replaced: a key that leaves the station by
-    mistake (A02.FR.05) still never reaches a capture, log or export."""
-    if "PRIVATE KEY-----" not in raw:
-        return raw
-    return _PRIVATE_KEY.sub(MASK, raw)
 
 
 def _payload_after_masking(raw: str, original: Any) -> Any:
