@@ -89,7 +89,6 @@ class CaptureWindow(QMainWindow):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.db = db
-        self.runner = runner
         self.model = InspectorModel(self, db=db, live=False)
         self.view = InspectorView(self.model)
         self.view.set_station_ids(db.stations())
@@ -104,24 +103,14 @@ class CaptureWindow(QMainWindow):
         self.facts = QLabel(facts)
         self.statusBar().addPermanentWidget(self.facts)
         menu = self.menuBar().addMenu("&File")
-        export = menu.addAction("Export shown frames as JSON Lines…")
-        export.triggered.connect(self.ask_export)
-        save = menu.addAction("Save capture as…")
-        save.triggered.connect(self.ask_save)
+        # The same Save / Export as the main window, over this capture (opening is the main
+        # window's: it keeps the list of capture windows).
+        self.files = CaptureFiles(self, self.model, runner)
+        self.files.install(menu, can_open=False)
         menu.addSeparator()
         close = menu.addAction("Close")
         close.setShortcut(QKeySequence.StandardKey.Close)
         close.triggered.connect(self.close)
-
-    def ask_export(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "Export as JSON Lines", "", JSONL_FILTER)
-        if name:
-            self.runner.run(export_jsonl(self, self.model, Path(name)), "Export")
-
-    def ask_save(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "Save capture as", "", SAVE_FILTER)
-        if name:
-            self.runner.run(save_capture(self, self.model, Path(name)), "Save capture")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.model.close()
@@ -189,11 +178,12 @@ class CaptureFiles:
         self.last_error: QMessageBox | None = None
         self.last_message = ""
 
-    def install(self, menu: Any) -> None:
-        opened = menu.addAction("Open capture…")
-        opened.setShortcut(QKeySequence.StandardKey.Open)
-        opened.setToolTip("A ChargeBench capture (.capture) or a JSON Lines capture (.jsonl), in a window")
-        opened.triggered.connect(self.ask_open)
+    def install(self, menu: Any, *, can_open: bool = True) -> None:
+        if can_open:
+            opened = menu.addAction("Open capture…")
+            opened.setShortcut(QKeySequence.StandardKey.Open)
+            opened.setToolTip("A ChargeBench capture (.capture) or JSON Lines (.jsonl), in a window")
+            opened.triggered.connect(self.ask_open)
         save = menu.addAction("Save capture as…")
         save.setShortcut(QKeySequence.StandardKey.SaveAs)
         save.triggered.connect(self.ask_save)

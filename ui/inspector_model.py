@@ -98,16 +98,16 @@ def version_label(version: object) -> str:
 class InspectorModel(QAbstractTableModel):
     """A view over a capture database: the rows passing the current filter, as seqs.
 
-    On a big capture a new filter runs in a worker thread (a payload condition over a million
-    frames takes most of a second): the table keeps showing the old rows, `filtering` says
-    so, and live records arriving meanwhile are judged when the answer comes.
-
     Every record handed to `append_records` goes into the SQLite capture (`db`, a temp file
     unless given); the model itself holds an array of 8-byte seqs per visible row, a bounded
     cache of record objects (the live tail and the pages being looked at), and the CALL/answer
     pairing of the recent part of the capture. Memory stays bounded on a million-frame
     capture, and the garbage collector has little to walk. Changing a filter asks SQLite;
     live records are judged by the same filter's Python predicates.
+
+    On a big capture a new filter runs in a worker thread (a payload condition over a million
+    frames takes most of a second): the table keeps showing the old rows, `filter_running`
+    says so, and live records arriving meanwhile are judged when the answer comes.
     """
 
     #: A filter over the capture started (True) or its rows are in (False).
@@ -123,7 +123,6 @@ class InspectorModel(QAbstractTableModel):
         self._filtered.connect(self._on_filtered)
         self._db = db if db is not None else CaptureDb()
         self._owns_db = db is None
-        self.live = live  # False: a capture file being read (its own end is "now")
         self._rows: array[int] = array("q")
         self._total = len(self._db)
         self._mirrors = self._count_mirrors() if self._total else 0
@@ -141,7 +140,7 @@ class InspectorModel(QAbstractTableModel):
         self._paired_from = self._total + 1 if live else 1 << 62  # first seq the dicts cover
         # connection name -> when it last closed (a station reconnects under the same name)
         self._closed: dict[str, datetime] = {}
-        end = None if live else self._db.last_time()
+        end = None if live else self._db.last_time()  # a capture file: its own end is "now"
         self.now: Callable[[], datetime] = (lambda: end) if end is not None else (lambda: datetime.now(UTC))
         if self._total:
             self._refilter()
@@ -303,19 +302,20 @@ class InspectorModel(QAbstractTableModel):
         if not batch:
             return
         db, cache = self._db, self._cache
-        accepts = self.accepts
+        # While a new filter runs, its answer decides which of these are shown.
+        accepts = self.accepts if self._arrived is None else None
         visible = array("q")
         for r in batch:
             seq = db.append(r, r.seq or None)
             cache[seq] = r
             if r.mirror:
                 self._mirrors += 1
-            if accepts(r):
+            if accepts is not None and accepts(r):
                 visible.append(seq)
         self._total += len(batch)
         self._trim_cache()
         self._index_pairs(batch)
-        if self._arrived is not None:  # a new filter is running: its answer decides
+        if self._arrived is not None:
             self._arrived.extend(batch)
             return
         if not visible:
