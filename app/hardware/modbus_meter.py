@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Literal
-
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.hardware.meter_maps import Block, RegisterMap, load_map
 from app.signals import Signal
 from app.station.meter import ExternalValues
+
+if TYPE_CHECKING:
+    # pymodbus takes ~60 ms to import and most sessions have no meter: it is imported when a
+    # meter is first polled, not when the app starts.
+    from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 
 log = logging.getLogger(__name__)
 # A meter that stops answering is this module's status to report, in its words and once;
@@ -173,6 +175,8 @@ class ModbusMeter:
 
     async def poll(self) -> bool:
         """One reading; True when it was good. Never raises for a meter that misbehaves."""
+        from pymodbus.exceptions import ModbusException
+
         self.polls += 1
         try:
             values = await asyncio.wait_for(self.read_once(), self.config.timeout_s * 2 + 1)
@@ -209,6 +213,8 @@ class ModbusMeter:
     async def _connected(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         if self._client is not None and self._client.connected:
             return self._client
+        from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+
         self._disconnect()
         cfg = self.config
         client: AsyncModbusTcpClient | AsyncModbusSerialClient
@@ -234,6 +240,8 @@ class ModbusMeter:
 
     def _why(self, exc: BaseException) -> str:
         """pymodbus's wording, in a tester's."""
+        from pymodbus.exceptions import ConnectionException, ModbusIOException
+
         if isinstance(exc, TimeoutError | ModbusIOException):
             return f"no answer within {self.config.timeout_s:g} s"
         if isinstance(exc, ConnectionException):
